@@ -1,0 +1,3 @@
+from ssoenv.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Files ssoenv shares with the AWS CLI v2 and botocore, and its own.
+
+All writes are atomic (a temp file in the same directory, then os.replace), 0600 in
+0700 directories, and never through a symlink. Reads treat a missing or corrupt
+file as absent: a broken cache must never crash a command or cost other files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import logging
+import os
+import stat
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ssoenv.errors import SsoenvError
+
+log = logging.getLogger(__name__)
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create `path` (and parents) 0700; tighten it if it exists and is ours."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise SsoenvError(f"refusing to use {path}: it is a symbolic link")
+    if stat.S_IMODE(st.st_mode) & 0o077 and st.st_uid == os.getuid():
+        os.chmod(path, 0o700)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
+    ensure_private_dir(path.parent)
+    if path.is_symlink():
+        raise SsoenvError(f"refusing to write {path}: it is a symbolic link")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+    if compact:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path: Path) -> Any | None:
+    """The parsed file, or None if it is missing, unreadable or not JSON."""
+    try:
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.debug("ignoring unreadable cache file %s: %s", path, type(exc).__name__)
+        return None
+
+
+def remove(path: Path) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """An exclusive advisory lock held for the block; waits for other processes."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline else 0))
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or deadline is None:
+                    raise
+                if time.monotonic() > deadline:
+                    raise SsoenvError(f"timed out waiting for another ssoenv process ({path.name})")
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+# --- times, as the AWS CLI v2 writes and reads them -------------------------------
+
+def format_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """Parse the CLI v2 format, the old `...UTC` one and JS `toISOString()` forms."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip()
+    if value.endswith("UTC"):
+        value = value[:-3].strip()
+    if value.endswith("Z") or value.endswith("z"):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def epoch(when: dt.datetime) -> int:
+    return int(when.timestamp())

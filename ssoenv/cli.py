@@ -1,0 +1,111 @@
+"""Argument parsing and dispatch.
+
+Only the chosen command's module is imported (and so only its dependencies):
+`ssoenv exec` and `ssoenv pick` must not pay for boto3 or prompt_toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from ssoenv import __version__
+from ssoenv.errors import ExitStatus, SsoenvError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "configure": ("ssoenv.commands.configure", "add or update an sso-session in ~/.aws/config"),
+    "login": ("ssoenv.commands.login", "log in to IAM Identity Center (browser PKCE or device code)"),
+    "logout": ("ssoenv.commands.logout", "log out and remove cached SSO tokens and role credentials"),
+    "refresh": ("ssoenv.commands.refresh", "renew the SSO token silently; exit 3 if only a login would do"),
+    "status": ("ssoenv.commands.status", "show each sso-session: logged in, expiry, silent renewal"),
+    "sync": ("ssoenv.commands.sync", "fetch every account and role you can reach"),
+    "list": ("ssoenv.commands.list", "list accounts x roles (and their profiles)"),
+    "use": ("ssoenv.commands.use", "print shell statements that switch to an account/role"),
+    "pick": ("ssoenv.commands.pick", "fuzzy-pick an account/role, then print what `use` prints"),
+    "exec": ("ssoenv.commands.exec", "run a command with an account/role's credentials"),
+    "env": ("ssoenv.commands.env", "print credentials in an `aws configure export-credentials` format"),
+    "credential-process": ("ssoenv.commands.credential_process",
+                           "print credentials for a credential_process = line"),
+    "populate": ("ssoenv.commands.populate", "write one profile per account/role into ~/.aws/config"),
+    "init": ("ssoenv.commands.init", "print the shell integration (bash, zsh, fish)"),
+    "admin": ("ssoenv.commands.admin", "delegate administration; permission-set session duration"),
+    "demo": ("ssoenv.commands.demo", "try ssoenv in a throwaway shell against a local emulator"),
+    "doctor": ("ssoenv.commands.doctor", "check the setup and say what to fix"),
+}
+
+log = logging.getLogger("ssoenv")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # exit status 2 with one clear line
+        self.print_usage(sys.stderr)
+        raise SsoenvError(f"{self.prog}: {message}", ExitStatus.USAGE)
+
+
+def _chosen_command(argv: list[str]) -> str | None:
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = _Parser(prog="ssoenv", description="AWS IAM Identity Center (AWS SSO) in your shell.")
+    parser.add_argument("--version", action="version", version=f"ssoenv {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    chosen = _chosen_command(argv)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        if name == chosen:
+            importlib.import_module(module).configure_parser(p)
+    return parser
+
+
+def setup_logging(verbose: int, debug: bool) -> None:
+    level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ssoenv: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SSOENV_DEBUG") == "1"
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        setup_logging(args.verbose, debug)
+        if not args.command:
+            parser.print_help(sys.stderr)
+            return ExitStatus.USAGE
+        module = importlib.import_module(args._module)
+        return int(module.run(args) or 0)
+    except SsoenvError as exc:
+        if debug:
+            import traceback
+            traceback.print_exc()
+        print(f"ssoenv: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `ssoenv list | head`): not our error.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return ExitStatus.OK

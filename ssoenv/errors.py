@@ -1,0 +1,41 @@
+"""The one error type ssoenv raises, and the exit statuses it maps to."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    LOGIN_REQUIRED = 3  # a login is needed but cannot happen here (no terminal)
+    NOT_FOUND = 127  # `exec` of a command that does not exist, like a shell
+    INTERRUPTED = 130
+
+
+class SsoenvError(Exception):
+    """A failure the user can act on: one clear line, one exit status.
+
+    Never put a secret in `message`: it is printed as is.
+    """
+
+    def __init__(self, message: str, exit_status: int = ExitStatus.ERROR, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.exit_status = int(exit_status)
+        self.hint = hint
+
+
+class UsageError(SsoenvError):
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message, ExitStatus.USAGE, hint)
+
+
+class LoginRequired(SsoenvError):
+    """The sso-session has no usable token and no login can run here."""
+
+    def __init__(self, session: str, reason: str, command: str | None = None):
+        self.session = session
+        command = command or f"ssoenv login --sso-session {session}"
+        super().__init__(f"{reason}; run: {command}", ExitStatus.LOGIN_REQUIRED)

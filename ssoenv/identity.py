@@ -1,0 +1,232 @@
+"""The only module that imports boto3/botocore.
+
+sso-oidc (register, device authorization, PKCE, refresh), the sso portal (accounts,
+roles, role credentials, logout) and clients for the administration commands.
+Everything here raises SsoenvError subclasses, never a botocore exception, and never
+puts a token or secret in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Iterator
+
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ProfileNotFound,
+)
+
+from ssoenv.errors import ExitStatus, SsoenvError
+
+log = logging.getLogger(__name__)
+
+OIDC_GRANT_DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+OIDC_GRANT_CODE = "authorization_code"
+OIDC_GRANT_REFRESH = "refresh_token"
+
+# Standard mode retries 429/5xx with jittered exponential backoff.
+_RETRIES = {"mode": "standard", "max_attempts": 8}
+
+
+class ApiError(SsoenvError):
+    """An AWS API answered with an error `code`."""
+
+    def __init__(self, code: str, message: str, exit_status: int = ExitStatus.ERROR):
+        super().__init__(message, exit_status)
+        self.code = code
+
+
+class Unauthorized(ApiError):
+    """The portal rejected the access token (expired, revoked, logged out)."""
+
+
+_session = None
+_clients: dict[tuple, Any] = {}
+
+
+def _botocore_session():
+    global _session
+    if _session is None:
+        _session = botocore.session.get_session()
+    return _session
+
+
+def _unsigned_client(service: str, region: str, max_pool: int = 10):
+    key = (service, region, max_pool)
+    client = _clients.get(key)
+    if client is None:
+        config = Config(signature_version=UNSIGNED, retries=_RETRIES,
+                        max_pool_connections=max_pool, connect_timeout=10, read_timeout=30,
+                        user_agent_extra="ssoenv")
+        client = _botocore_session().create_client(service, region_name=region, config=config)
+        _clients[key] = client
+    return client
+
+
+def oidc_endpoint(region: str) -> str:
+    """The sso-oidc base URL botocore resolves (honours AWS_ENDPOINT_URL_SSO_OIDC)."""
+    return _unsigned_client("sso-oidc", region).meta.endpoint_url.rstrip("/")
+
+
+def _describe(exc: Exception, what: str) -> SsoenvError:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = err.get("Message") or exc.response.get("error_description") or ""
+        text = f"{what} failed: {code}" + (f" ({message})" if message else "")
+        if code == "UnauthorizedException" or status == 401 and code != "InvalidClientException":
+            return Unauthorized(code, f"{what} failed: the SSO token is expired or was revoked")
+        if code == "ForbiddenException" or status == 403:
+            return ApiError(code, f"{what} failed: access denied ({code})")
+        return ApiError(code, text)
+    if isinstance(exc, EndpointConnectionError):
+        return ApiError("EndpointConnectionError", f"{what} failed: cannot reach {exc.kwargs.get('endpoint_url')}")
+    if isinstance(exc, BotoCoreError):
+        return ApiError(type(exc).__name__, f"{what} failed: {exc}")
+    return ApiError(type(exc).__name__, f"{what} failed: {type(exc).__name__}")
+
+
+def _call(client, op: str, what: str, **params) -> dict:
+    try:
+        return getattr(client, op)(**params)
+    except (ClientError, BotoCoreError) as exc:
+        raise _describe(exc, what) from None
+
+
+# --- sso-oidc -----------------------------------------------------------------------
+
+def register_client(region: str, *, client_name: str, scopes: list[str] | None,
+                    grant_types: list[str] | None = None, redirect_uris: list[str] | None = None,
+                    issuer_url: str | None = None) -> dict:
+    params: dict[str, Any] = {"clientName": client_name, "clientType": "public"}
+    if scopes:
+        params["scopes"] = scopes
+    if grant_types:
+        params["grantTypes"] = grant_types
+    if redirect_uris:
+        params["redirectUris"] = redirect_uris
+    if issuer_url:
+        params["issuerUrl"] = issuer_url
+    return _call(_unsigned_client("sso-oidc", region), "register_client", "RegisterClient", **params)
+
+
+def start_device_authorization(region: str, client_id: str, client_secret: str, start_url: str) -> dict:
+    return _call(_unsigned_client("sso-oidc", region), "start_device_authorization",
+                 "StartDeviceAuthorization", clientId=client_id, clientSecret=client_secret,
+                 startUrl=start_url)
+
+
+def create_token(region: str, **params) -> dict:
+    """CreateToken. OIDC error codes (AuthorizationPendingException...) come back as ApiError.code."""
+    client = _unsigned_client("sso-oidc", region)
+    try:
+        return client.create_token(**params)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "Unknown")
+        desc = exc.response.get("error_description") or exc.response.get("Error", {}).get("Message") or ""
+        raise ApiError(code, f"CreateToken failed: {code}" + (f" ({desc})" if desc else "")) from None
+    except BotoCoreError as exc:
+        raise _describe(exc, "CreateToken") from None
+
+
+# --- sso portal ---------------------------------------------------------------------
+
+def list_accounts(region: str, access_token: str) -> Iterator[dict]:
+    client = _unsigned_client("sso", region)
+    token = None
+    while True:
+        params = {"accessToken": access_token, "maxResults": 100}
+        if token:
+            params["nextToken"] = token
+        page = _call(client, "list_accounts", "ListAccounts", **params)
+        yield from page.get("accountList", [])
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def list_account_roles(region: str, access_token: str, account_id: str, max_pool: int = 10) -> list[dict]:
+    client = _unsigned_client("sso", region, max_pool)
+    roles: list[dict] = []
+    token = None
+    while True:
+        params = {"accessToken": access_token, "accountId": account_id, "maxResults": 100}
+        if token:
+            params["nextToken"] = token
+        page = _call(client, "list_account_roles", "ListAccountRoles", **params)
+        roles.extend(page.get("roleList", []))
+        token = page.get("nextToken")
+        if not token:
+            return roles
+
+
+def get_role_credentials(region: str, access_token: str, account_id: str, role_name: str) -> dict:
+    """roleCredentials: accessKeyId, secretAccessKey, sessionToken, expiration (epoch ms)."""
+    page = _call(_unsigned_client("sso", region), "get_role_credentials", "GetRoleCredentials",
+                 accessToken=access_token, accountId=account_id, roleName=role_name)
+    return page["roleCredentials"]
+
+
+def logout(region: str, access_token: str) -> None:
+    _call(_unsigned_client("sso", region), "logout", "Logout", accessToken=access_token)
+
+
+# --- signed clients for the administration commands -----------------------------------
+
+def admin_client(service: str, *, profile: str | None = None, region: str | None = None,
+                 credentials: dict | None = None):
+    """A signed client for `service` (organizations, sso-admin, ...).
+
+    Credentials from `profile`, or explicit `credentials` (AccessKeyId/SecretAccessKey/
+    SessionToken), or the environment (e.g. what `ssoenv use` exported).
+    """
+    import boto3
+
+    try:
+        if credentials:
+            session = boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                                    aws_secret_access_key=credentials["SecretAccessKey"],
+                                    aws_session_token=credentials.get("SessionToken"),
+                                    region_name=region)
+        else:
+            session = boto3.Session(profile_name=profile, region_name=region)
+        return session.client(service, region_name=region or session.region_name or "us-east-1",
+                              config=Config(retries=_RETRIES))
+    except ProfileNotFound:
+        raise SsoenvError(f"profile {profile!r} is not in the AWS config") from None
+    except NoCredentialsError:
+        raise SsoenvError("no AWS credentials: pass --profile or switch with `ssoenv use`") from None
+
+
+def admin_call(client, op: str, **params) -> dict:
+    """Call `op` on an admin client; errors become ApiError with the AWS error code."""
+    what = op[:1].upper() + "".join(w.capitalize() for w in op.split("_"))[1:]
+    try:
+        return getattr(client, op)(**params)
+    except NoCredentialsError:
+        raise SsoenvError("no AWS credentials: pass --profile or switch with `ssoenv use`") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise _describe(exc, what) from None
+
+
+def paginate(client, op: str, key: str, **params) -> Iterator[dict]:
+    try:
+        for page in client.get_paginator(op).paginate(**params):
+            yield from page.get(key, [])
+    except NoCredentialsError:
+        raise SsoenvError("no AWS credentials: pass --profile or switch with `ssoenv use`") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise _describe(exc, op) from None
+
+
+def in_env_endpoint_override() -> str | None:
+    """A global AWS_ENDPOINT_URL (LocalStack...) also redirects the SSO calls: say so."""
+    return os.environ.get("AWS_ENDPOINT_URL")

@@ -1,0 +1,103 @@
+"""Every file location ssoenv reads or writes. Nothing else computes a path.
+
+Honours AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and the XDG base directories.
+The AWS CLI v2 / botocore caches live under ~/.aws whatever the environment says,
+so ours must too for one login to serve every tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    return Path(os.path.expanduser("~"))
+
+
+def _env_path(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(os.path.expanduser(value)) if value else default
+
+
+def aws_config_file() -> Path:
+    return _env_path("AWS_CONFIG_FILE", home() / ".aws" / "config")
+
+
+def aws_credentials_file() -> Path:
+    return _env_path("AWS_SHARED_CREDENTIALS_FILE", home() / ".aws" / "credentials")
+
+
+def sso_cache_dir() -> Path:
+    """Token and client-registration cache shared with botocore and the AWS CLI v2."""
+    return home() / ".aws" / "sso" / "cache"
+
+
+def cli_cache_dir() -> Path:
+    """Role-credential cache of the AWS CLI v2."""
+    return home() / ".aws" / "cli" / "cache"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    base = Path(value) if value and os.path.isabs(value) else home() / fallback
+    return base / "ssoenv"
+
+
+def state_dir() -> Path:
+    """ssoenv's own cache: the account catalog and the lock files."""
+    return _xdg("XDG_CACHE_HOME", ".cache")
+
+
+def config_dir() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config")
+
+
+def settings_file() -> Path:
+    return config_dir() / "config"
+
+
+def catalog_file() -> Path:
+    return state_dir() / "catalog.json"
+
+
+def lock_dir() -> Path:
+    return state_dir() / "locks"
+
+
+def session_lock_file(session_key: str) -> Path:
+    return lock_dir() / (_sha1(session_key) + ".lock")
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def token_cache_file(cache_key: str) -> Path:
+    """`cache_key` is the sso-session name, or the start URL as written for legacy profiles."""
+    return sso_cache_dir() / (_sha1(cache_key) + ".json")
+
+
+def registration_cache_file(start_url: str, region: str, scopes: list[str] | None,
+                            session_name: str | None) -> Path:
+    # The exact key botocore's SSOTokenFetcher / the CLI v2 use (json default separators).
+    args = {"tool": "botocore", "startUrl": start_url, "region": region,
+            "scopes": scopes or None, "session_name": session_name}
+    return sso_cache_dir() / (_sha1(json.dumps(args, sort_keys=True)) + ".json")
+
+
+def role_cache_file(account_id: str, role_name: str, *, session_name: str | None = None,
+                    start_url: str | None = None) -> Path:
+    args = {"accountId": account_id, "roleName": role_name}
+    if session_name is not None:
+        args["sessionName"] = session_name
+    else:
+        args["startUrl"] = start_url or ""
+    key = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    return cli_cache_dir() / (_sha1(key) + ".json")
+
+
+def backup_file(path: Path) -> Path:
+    return path.with_name(path.name + ".ssoenv-backup")
