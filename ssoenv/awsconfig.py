@@ -218,3 +218,38 @@ def replace_managed_block(old: str, body: str) -> str:
     elif old.endswith("\n\n"):
         sep = ""
     return old + sep + block
+
+
+def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: str | None = None,
+                    all_sessions: bool = False) -> list[SsoSession]:
+    """The sso-session(s) a command means.
+
+    Explicit --sso-session / --profile win; then $SSOENV_SESSION (what the shell is
+    switched to), then $AWS_PROFILE; then the only sso-session there is.
+    """
+    if session:
+        return [config.session(session)]
+    if profile:
+        return [config.session_for_profile(profile)]
+    if all_sessions:
+        if not config.sessions:
+            raise _no_sessions(config)
+        return list(config.sessions.values())
+    active = os.environ.get("SSOENV_SESSION")
+    if active and active in config.sessions:
+        return [config.sessions[active]]
+    env_profile = os.environ.get("AWS_PROFILE")
+    if env_profile and env_profile in config.profiles and config.profiles[env_profile].is_sso:
+        return [config.session_for_profile(env_profile)]
+    if len(config.sessions) == 1:
+        return list(config.sessions.values())
+    if not config.sessions:
+        raise _no_sessions(config)
+    names = ", ".join(sorted(config.sessions))
+    from ssoenv.errors import UsageError
+    raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
+
+
+def _no_sessions(config: AwsConfig) -> SsoenvError:
+    return SsoenvError(f"no sso-session in {config.path}",
+                       hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,6 +40,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     ensure_private_dir(path.parent)
     if path.is_symlink():
         raise SsoenvError(f"refusing to write {path}: it is a symbolic link")
+    import tempfile  # not on the hot read paths
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)

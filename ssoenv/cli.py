@@ -84,7 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("SSOENV_DEBUG") == "1"
     try:
         parser = build_parser(argv)
+        after: list[str] | None = None
+        if _chosen_command(argv) == "exec" and "--" in argv:
+            # Everything after the first -- belongs to the child, untouched.
+            cut = argv.index("--")
+            argv, after = argv[:cut], argv[cut + 1:]
         args = parser.parse_args(argv)
+        if after is not None:
+            if args.command == "exec" and getattr(args, "command_argv", None):
+                raise SsoenvError("ssoenv exec: put the whole command after --", ExitStatus.USAGE)
+            args.command_argv = after
         setup_logging(args.verbose, debug)
         if not args.command:
             parser.print_help(sys.stderr)

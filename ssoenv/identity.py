@@ -58,11 +58,14 @@ def _botocore_session():
     return _session
 
 
-def _unsigned_client(service: str, region: str, max_pool: int = 10):
-    key = (service, region, max_pool)
+def _unsigned_client(service: str, region: str, max_pool: int = 10, paced: bool = False):
+    """A cached client. `paced` uses botocore's adaptive retry mode: a client-side
+    token bucket that slows down when the service throttles (for bulk listing)."""
+    key = (service, region, max_pool, paced)
     client = _clients.get(key)
     if client is None:
-        config = Config(signature_version=UNSIGNED, retries=_RETRIES,
+        retries = {"mode": "adaptive", "max_attempts": 12} if paced else _RETRIES
+        config = Config(signature_version=UNSIGNED, retries=retries,
                         max_pool_connections=max_pool, connect_timeout=10, read_timeout=30,
                         user_agent_extra="ssoenv")
         client = _botocore_session().create_client(service, region_name=region, config=config)
@@ -139,8 +142,8 @@ def create_token(region: str, **params) -> dict:
 
 # --- sso portal ---------------------------------------------------------------------
 
-def list_accounts(region: str, access_token: str) -> Iterator[dict]:
-    client = _unsigned_client("sso", region)
+def list_accounts(region: str, access_token: str, paced: bool = False) -> Iterator[dict]:
+    client = _unsigned_client("sso", region, paced=paced)
     token = None
     while True:
         params = {"accessToken": access_token, "maxResults": 100}
@@ -153,8 +156,9 @@ def list_accounts(region: str, access_token: str) -> Iterator[dict]:
             return
 
 
-def list_account_roles(region: str, access_token: str, account_id: str, max_pool: int = 10) -> list[dict]:
-    client = _unsigned_client("sso", region, max_pool)
+def list_account_roles(region: str, access_token: str, account_id: str, max_pool: int = 10,
+                       paced: bool = False) -> list[dict]:
+    client = _unsigned_client("sso", region, max_pool, paced)
     roles: list[dict] = []
     token = None
     while True:

@@ -22,6 +22,7 @@ DEFAULTS = {
     "catalog_ttl": "3600",          # seconds before the account list is refreshed in the background
     "sync_concurrency": "16",       # ListAccountRoles calls in flight
     "login_timeout": "600",         # seconds to wait for a browser/device approval
+    "default_region": "",           # AWS_REGION for entries whose profile names none
 }
 
 

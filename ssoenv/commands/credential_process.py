@@ -1,0 +1,28 @@
+"""ssoenv credential-process: for `credential_process = ssoenv credential-process ...`.
+
+Never prompts and never opens a browser: an SDK is waiting on the other end.
+When a login is needed it says which command to run, on stderr, and exits 3.
+"""
+
+from __future__ import annotations
+
+
+def configure_parser(p) -> None:
+    from ssoenv import targets
+
+    targets.add_target_arguments(p)
+
+
+def run(args) -> int:
+    import sys
+
+    from ssoenv import awsconfig, targets
+    from ssoenv.commands.env import render
+    from ssoenv.errors import UsageError
+
+    if args.target is None and not args.account and not args.role:
+        raise UsageError("credential-process needs a TARGET or --account and --role")
+    config = awsconfig.load()
+    entry = targets.select(args, config, default_active=False)
+    sys.stdout.write(render(config, entry, "process", interactive=False))
+    return 0

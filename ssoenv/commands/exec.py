@@ -1,0 +1,42 @@
+"""ssoenv exec [TARGET] -- CMD ARGS...: run CMD with an account/role's credentials."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure_parser(p) -> None:
+    from ssoenv import targets
+
+    targets.add_target_arguments(p)
+    p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
+                   help="the command to run (after --; or after TARGET)")
+    p.epilog = ("Everything after -- is the command, untouched. Without --, the first word is "
+                "TARGET and the rest the command. Without TARGET, the shell's active entry.")
+
+
+def run(args) -> int:
+    import os
+    import sys
+
+    from ssoenv import awsconfig, creds, switch, targets
+    from ssoenv.errors import ExitStatus, SsoenvError, UsageError
+
+    if not args.command_argv:
+        raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
+    config = awsconfig.load()
+    entry = targets.select(args, config, default_active=True)
+    credentials = creds.get(config, entry)
+    region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(args.command_argv[0], args.command_argv, env)
+    except FileNotFoundError:
+        raise SsoenvError(f"command not found: {args.command_argv[0]}", ExitStatus.NOT_FOUND) from None
+    except PermissionError:
+        raise SsoenvError(f"permission denied: {args.command_argv[0]}", 126) from None
+    except OSError as exc:
+        raise SsoenvError(f"cannot run {args.command_argv[0]}: {exc.strerror}", 126) from None
+    return 0  # not reached

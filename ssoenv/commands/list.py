@@ -1,0 +1,57 @@
+"""ssoenv list: one row per account x role."""
+
+from __future__ import annotations
+
+
+def configure_parser(p) -> None:
+    p.add_argument("--json", action="store_true", help="a JSON list of objects (stable, for scripts)")
+    p.add_argument("--refresh", action="store_true", help="sync with the portal first")
+    p.add_argument("--sso-session", metavar="NAME", help="only this sso-session")
+
+
+def run(args) -> int:
+    import json
+    import os
+    import sys
+
+    from ssoenv import awsconfig, catalog, settings, targets
+
+    config = awsconfig.load()
+    if args.refresh:
+        from ssoenv import sync
+        sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
+        sync.require_any(sessions, config)
+        sync.sync(config, sessions)
+    data = catalog.load()
+    if not args.refresh:
+        catalog.refresh_in_background(config, data, settings.get_int("catalog_ttl"))
+    entries = catalog.entries(config, data)
+    if args.sso_session:
+        entries = [e for e in entries if e.sso_session == args.sso_session]
+    entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
+    if args.json:
+        sys.stdout.write(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False) + "\n")
+        return 0
+    if not entries:
+        print("ssoenv: no accounts yet; run `ssoenv sync` (after `ssoenv login`)", file=sys.stderr)
+        return 0
+    current = targets.active()
+    tty = sys.stdout.isatty()
+    rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")] if tty else []
+    for e in entries:
+        mark = "*" if current == e.key else ""
+        rows.append((mark, _printable(e.account_name), e.account_id, _printable(e.role),
+                     _printable(e.profile or "-"), _printable(e.sso_session)))
+    if tty:
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        width = os.get_terminal_size().columns if tty else 0
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        sys.stdout.write("\n".join(line[:width] for line in lines) + "\n")
+    else:
+        sys.stdout.write("".join("\t".join(r[1:]) + "\n" for r in rows))
+    return 0
+
+
+def _printable(text: str) -> str:
+    # Names come from the network: never let one move the cursor or forge a row.
+    return "".join(ch if ch.isprintable() and ch != "\t" else "?" for ch in text)

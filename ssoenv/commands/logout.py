@@ -1,0 +1,58 @@
+"""ssoenv logout: end the portal session; remove SSO tokens and SSO role credentials."""
+
+from __future__ import annotations
+
+
+def configure_parser(p) -> None:
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--sso-session", metavar="NAME")
+    target.add_argument("--profile", metavar="NAME")
+    target.add_argument("--all", action="store_true",
+                        help="every sso-session, and every SSO token and role credential in the caches")
+
+
+def run(args) -> int:
+    import logging
+    import sys
+
+    from ssoenv import awsconfig, cache, catalog, login, paths
+    from ssoenv.errors import SsoenvError
+
+    log = logging.getLogger(__name__)
+    config = awsconfig.load()
+    sessions = awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile,
+                                         all_sessions=args.all) if (config.sessions or not args.all) else []
+    removed = 0
+    for session in sessions:
+        token = login.read_token(session)
+        if token and login.seconds_left(token) > 0:
+            from ssoenv import identity
+            try:
+                identity.logout(session.region, token["accessToken"])
+            except SsoenvError as exc:  # the local logout must happen regardless
+                log.info("portal logout of %s: %s", session.label, exc.message)
+        removed += cache.remove(paths.token_cache_file(session.cache_key))
+        for entry in catalog.cached_entries(session.name):
+            removed += cache.remove(paths.role_cache_file(entry.account_id, entry.role,
+                                                          session_name=None if session.legacy else session.name,
+                                                          start_url=session.start_url if session.legacy else None))
+    if args.all:
+        removed += _remove_matching(paths.sso_cache_dir(), lambda d: "accessToken" in d)
+        removed += _remove_matching(paths.cli_cache_dir(), lambda d: d.get("ProviderType") == "sso")
+    names = ", ".join(s.label for s in sessions) or "nothing"
+    print(f"ssoenv: logged out of {names} ({removed} cached file{'s' if removed != 1 else ''} removed)",
+          file=sys.stderr)
+    return 0
+
+
+def _remove_matching(directory, predicate) -> int:
+    from ssoenv import cache
+
+    count = 0
+    if not directory.is_dir():
+        return 0
+    for path in directory.glob("*.json"):
+        data = cache.read_json(path)
+        if isinstance(data, dict) and predicate(data):
+            count += cache.remove(path)
+    return count

@@ -1,0 +1,84 @@
+"""Role credentials for an entry: the CLI v2 role cache, then the portal.
+
+The cache is the AWS CLI v2's (~/.aws/cli/cache, same key and format), so each
+reuses what the other fetched. Credentials are reused while at least MIN_VALID
+seconds remain; a 401 from the portal renews the token once and retries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from ssoenv import cache, paths
+from ssoenv.awsconfig import AwsConfig, SsoSession
+from ssoenv.catalog import Entry
+from ssoenv.errors import SsoenvError
+
+log = logging.getLogger(__name__)
+
+MIN_VALID = 5 * 60
+
+
+def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
+    if entry.sso_session in config.sessions:
+        return config.sessions[entry.sso_session]
+    if entry.profile:
+        return config.session_for_profile(entry.profile)
+    return config.session(entry.sso_session)
+
+
+def _cache_path(session: SsoSession, entry: Entry):
+    if session.legacy:
+        return paths.role_cache_file(entry.account_id, entry.role, start_url=session.start_url)
+    return paths.role_cache_file(entry.account_id, entry.role, session_name=session.name)
+
+
+def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> dict | None:
+    data = cache.read_json(_cache_path(session, entry))
+    if not isinstance(data, dict) or data.get("ProviderType") != "sso":
+        return None
+    creds = data.get("Credentials")
+    if not isinstance(creds, dict) or not all(creds.get(k) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
+        return None
+    expires = cache.parse_time(creds.get("Expiration", ""))
+    if not expires or (expires - cache.now()).total_seconds() < min_valid:
+        return None
+    return creds
+
+
+def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None) -> dict:
+    from ssoenv import identity, login
+
+    token = login.ensure_token(session, interactive=interactive)
+    try:
+        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
+    except identity.Unauthorized:
+        log.info("the portal refused the token of %s; renewing it", session.label)
+        token = login.ensure_token(session, interactive=interactive, force_refresh=True)
+        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
+    except identity.ApiError as exc:
+        if exc.code in ("ForbiddenException", "ResourceNotFoundException", "AccessDeniedException"):
+            raise SsoenvError(f"you have no access to {entry.role} in account {entry.account_id} "
+                              f"({entry.account_name or 'unknown name'}) any more",
+                              hint="run `ssoenv sync` to update the list") from None
+        raise
+    expires = dt.datetime.fromtimestamp(raw["expiration"] / 1000, dt.timezone.utc)
+    creds = {"AccessKeyId": raw["accessKeyId"], "SecretAccessKey": raw["secretAccessKey"],
+             "SessionToken": raw["sessionToken"], "Expiration": cache.format_time(expires),
+             "AccountId": entry.account_id}
+    cache.atomic_write_json(_cache_path(session, entry), {"ProviderType": "sso", "Credentials": creds})
+    return creds
+
+
+def get(config: AwsConfig, entry: Entry, *, interactive: bool | None = None,
+        min_valid: float = MIN_VALID) -> dict:
+    session = session_of(config, entry)
+    return cached(session, entry, min_valid) or fetch(session, entry, interactive=interactive)
+
+
+def expiry_epoch(creds: dict) -> int:
+    when = cache.parse_time(creds.get("Expiration", ""))
+    if when is None:
+        raise SsoenvError("credentials without a valid expiration")
+    return cache.epoch(when)

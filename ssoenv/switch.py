@@ -1,0 +1,87 @@
+"""The environment of a switched shell, as (NAME, value-or-None) changes.
+
+Profile mode exports AWS_PROFILE and unsets static keys; credentials mode exports
+the keys and unsets AWS_PROFILE. Never both. Always the SSOENV_* facts the prompt
+reads, so the prompt needs no process and no file.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ssoenv.catalog import Entry
+
+CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                   "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
+REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+SSOENV_VARS = ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ACCOUNT_NAME", "SSOENV_ROLE",
+               "SSOENV_PROFILE", "SSOENV_MODE", "SSOENV_EXPIRES")
+
+
+def credential_values(creds: dict) -> dict[str, str]:
+    """AWS_* variables in the order `aws configure export-credentials` prints them."""
+    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_CREDENTIAL_EXPIRATION": creds["Expiration"]}
+
+
+def changes(entry: Entry, *, mode: str, creds: dict | None, expires: int | None,
+            region: str | None) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    if mode == "profile":
+        out.append(("AWS_PROFILE", entry.profile))
+        out += [(name, None) for name in CREDENTIAL_VARS]
+    else:
+        assert creds is not None
+        out += list(credential_values(creds).items())
+        out.append(("AWS_SESSION_EXPIRATION", creds["Expiration"]))
+        out.append(("AWS_PROFILE", None))
+    if region:
+        out += [(name, region) for name in REGION_VARS]
+    out += [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
+            ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id), ("SSOENV_ROLE", entry.role),
+            ("SSOENV_PROFILE", entry.profile or None), ("SSOENV_MODE", mode),
+            ("SSOENV_EXPIRES", str(expires) if expires else None)]
+    return out
+
+
+def clear_changes() -> list[tuple[str, str | None]]:
+    """Unset the AWS identity of the shell; the regions only if ssoenv set them."""
+    out: list[tuple[str, str | None]] = [("AWS_PROFILE", None)]
+    out += [(name, None) for name in CREDENTIAL_VARS]
+    if os.environ.get("SSOENV_ACCOUNT_ID"):
+        out += [(name, None) for name in REGION_VARS]
+    out += [(name, None) for name in SSOENV_VARS]
+    return out
+
+
+def child_environment(entry: Entry, creds: dict, region: str | None, expires: int) -> dict[str, str]:
+    """os.environ for `ssoenv exec`: credentials mode, whatever the shell had."""
+    env = dict(os.environ)
+    for name, value in changes(entry, mode="credentials", creds=creds, expires=expires, region=region):
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
+               interactive: bool | None = None) -> str:
+    """What `use` and `pick` print: switch the shell to `entry`."""
+    from ssoenv import cache, creds as creds_mod, login, settings, shellout
+    from ssoenv.errors import UsageError
+
+    if mode == "profile" and not entry.profile:
+        raise UsageError(f"{entry.account_name or entry.account_id}/{entry.role} has no profile in the AWS config",
+                         hint="create profiles with `ssoenv populate`, or use --mode credentials")
+    chosen = mode or ("profile" if entry.profile else "credentials")
+    session = creds_mod.session_of(config, entry)
+    region = entry.region or settings.get("default_region") or None
+    if chosen == "profile":
+        token = login.ensure_token(session, interactive=interactive, min_valid=60)
+        expires = cache.epoch(cache.parse_time(token["expiresAt"]))
+        creds = None
+    else:
+        creds = creds_mod.get(config, entry, interactive=interactive)
+        expires = creds_mod.expiry_epoch(creds)
+    return shellout.render(changes(entry, mode=chosen, creds=creds, expires=expires, region=region), shell)

@@ -1,0 +1,124 @@
+"""From what the user typed to exactly one catalog entry.
+
+TARGET is a profile name, ACCOUNT/ROLE (account name or id), an account id, or a
+query that must match exactly one entry. --account/--role/--sso-session is the
+unambiguous form (names may hold `/` or anything else).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ssoenv.catalog import Entry
+from ssoenv.errors import SsoenvError, UsageError
+
+ACCOUNT_ID = re.compile(r"\d{12}\Z")
+MAX_LISTED = 10
+
+
+def add_target_arguments(p, *, required: bool = False) -> None:
+    p.add_argument("target", nargs=None if required else "?", metavar="TARGET",
+                   help="profile, ACCOUNT/ROLE, account id, or a query matching one entry")
+    p.add_argument("--account", metavar="ID_OR_NAME", help="account id or exact name")
+    p.add_argument("--role", metavar="ROLE", help="role (permission set) name")
+    p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
+
+
+def _describe(entry: Entry) -> str:
+    profile = f" (profile {entry.profile})" if entry.profile else ""
+    return f"{entry.account_name or '?'} {entry.account_id} {entry.role} [{entry.sso_session}]{profile}"
+
+
+def _one(matches: list[Entry], what: str) -> Entry:
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise SsoenvError(f"no account/role matches {what}",
+                          hint="see `ssoenv list`; run `ssoenv sync` if it is new")
+    listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
+    more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
+    raise UsageError(f"{what} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
+                     hint="use --account ID --role ROLE (and --sso-session NAME) to name one exactly")
+
+
+def _account_matches(entry: Entry, account: str) -> bool:
+    return entry.account_id == account or entry.account_name == account
+
+
+def resolve(entries: list[Entry], target: str | None = None, *, account: str | None = None,
+            role: str | None = None, sso_session: str | None = None) -> Entry:
+    if sso_session:
+        entries = [e for e in entries if e.sso_session == sso_session]
+    if account or role:
+        if target:
+            raise UsageError("give either TARGET or --account/--role, not both")
+        if not account or not role:
+            raise UsageError("--account and --role go together")
+        matches = [e for e in entries if _account_matches(e, account) and e.role == role]
+        return _one(matches, f"--account {account!r} --role {role!r}")
+    if target is None:
+        raise UsageError("say which account/role: TARGET, or --account and --role")
+    if not target.strip():
+        raise UsageError("the target is empty")
+    by_profile = [e for e in entries if e.profile == target]
+    if by_profile:
+        return by_profile[0]
+    if "/" in target:  # try every split: account names and roles may hold '/'
+        matches = []
+        for i, ch in enumerate(target):
+            if ch == "/":
+                acct, rl = target[:i], target[i + 1:]
+                matches += [e for e in entries if _account_matches(e, acct) and e.role == rl]
+        if matches:
+            return _one(list(dict.fromkeys(matches)), repr(target))
+    if ACCOUNT_ID.match(target):
+        return _one([e for e in entries if e.account_id == target], f"account {target}")
+    exact = [e for e in entries if e.account_name == target]
+    if exact:
+        return _one(exact, repr(target))
+    words = target.lower().split()
+    matches = [e for e in entries
+               if all(w in f"{e.account_name} {e.account_id} {e.role} {e.profile or ''} {e.sso_session}".lower()
+                      for w in words)]
+    return _one(matches, repr(target))
+
+
+def active(entries: list[Entry] | None = None) -> tuple[str, str, str] | None:
+    """(sso_session, account id, role) the shell is switched to, from SSOENV_*."""
+    session, account, role = (os.environ.get(k) for k in ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ROLE"))
+    if session and account and role:
+        return (session, account, role)
+    return None
+
+
+def select(args, config, *, default_active: bool) -> Entry:
+    """The entry a command's TARGET/--account/--role arguments name.
+
+    Without them, the shell's active entry (SSOENV_*), or the profile in
+    AWS_PROFILE, when `default_active`. The catalog is read only when needed.
+    """
+    target, account, role = getattr(args, "target", None), getattr(args, "account", None), getattr(args, "role", None)
+    session = getattr(args, "sso_session", None)
+    if target is None and not account and not role and default_active:
+        current = active()
+        if current and (not session or session == current[0]):
+            return Entry(current[0], current[1], os.environ.get("SSOENV_ACCOUNT_NAME", ""), current[2],
+                         os.environ.get("SSOENV_PROFILE") or None,
+                         os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None)
+        profile = os.environ.get("AWS_PROFILE")
+        if profile and profile in config.profiles and config.profiles[profile].is_sso:
+            target = profile
+        else:
+            raise UsageError("no account/role is active in this shell: give a TARGET "
+                             "(or --account and --role), or switch first with Ctrl-A / `ssoenv use`")
+    if target is not None and target in config.profiles and not account and not role:
+        p = config.profiles[target]
+        if p.is_sso and p.account_id and p.role_name:
+            # A profile names its entry exactly; no catalog needed.
+            from ssoenv import catalog
+            name = next((e.account_name for e in catalog.cached_entries(p.sso_session)
+                         if e.account_id == p.account_id), "") if p.sso_session else ""
+            return Entry(p.sso_session or p.name, p.account_id, name, p.role_name, p.name, p.region)
+    from ssoenv import catalog
+    return resolve(catalog.entries(config), target, account=account, role=role, sso_session=session)
