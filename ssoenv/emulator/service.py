@@ -74,10 +74,11 @@ FAULT_CODES_PORTAL = {
     503: "ServiceUnavailableException",
     504: "GatewayTimeoutException",
 }
-FAULT_CODES_OIDC = dict(FAULT_CODES_PORTAL, **{401: "InvalidClientException", 403: "AccessDeniedException"})
+FAULT_CODES_OIDC = {**FAULT_CODES_PORTAL, 401: "InvalidClientException", 403: "AccessDeniedException"}
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no accidental words
 ACCESS_KEY_ALPHABET = string.ascii_uppercase + "234567"
+SECRET_KEY_ALPHABET = string.ascii_letters + string.digits + "+/"
 
 
 class ApiError(Exception):
@@ -766,7 +767,7 @@ class IdentityCenter:
         return {
             "roleCredentials": {
                 "accessKeyId": "ASIA" + "".join(rand.choice(ACCESS_KEY_ALPHABET) for _ in range(16)),
-                "secretAccessKey": secrets.token_urlsafe(30)[:40],
+                "secretAccessKey": "".join(rand.choice(SECRET_KEY_ALPHABET) for _ in range(40)),
                 "sessionToken": "IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(300),
                 "expiration": int((time.time() + ttl) * 1000),
             }
