@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "credential-process": ("ssoenv.commands.credential_process",
                            "print credentials for a credential_process = line"),
     "populate": ("ssoenv.commands.populate", "write one profile per account/role into ~/.aws/config"),
+    "recover": ("ssoenv.commands.recover",
+                "after a command failed on an expired SSO token: renew or log in (shell hook)"),
     "init": ("ssoenv.commands.init", "print the shell integration (bash, zsh, fish)"),
     "admin": ("ssoenv.commands.admin", "delegate administration; permission-set session duration"),
     "demo": ("ssoenv.commands.demo", "try ssoenv in a throwaway shell against a local emulator"),
