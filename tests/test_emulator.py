@@ -165,6 +165,9 @@ def test_device_flow_auto_approve_issues_tokens(start, session):
     with pytest.raises(sso.oidc.exceptions.InvalidGrantException):
         sso.poll(client, device)
     assert emu.calls() == {"RegisterClient": 1, "StartDeviceAuthorization": 1, "CreateToken": 2, "ListAccounts": 1}
+    # A browser opened on the verification URL anyway is told all is well.
+    status, _, page = http_request(device["verificationUriComplete"])
+    assert status == 200 and b"approved" in page
 
 
 def test_device_flow_pending_until_the_user_approves(start, session):
@@ -187,6 +190,12 @@ def test_device_flow_pending_until_the_user_approves(start, session):
     status, _, page = http_request(f"{emu.url}/device")
     assert status == 200 and b"<form" in page
     assert http_request(f"{emu.url}/device?user_code=ZZZZ-ZZZZ")[0] == 404
+    # Deny from the browser.
+    denied = sso.start_device(client)
+    status, _, page = http_request(f"{emu.url}/device?user_code={denied['userCode']}&action=deny")
+    assert status == 200 and b"denied" in page
+    with pytest.raises(sso.oidc.exceptions.AccessDeniedException):
+        sso.poll(client, denied)
 
 
 def test_approve_and_deny_from_python(start, session):

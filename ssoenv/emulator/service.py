@@ -673,13 +673,20 @@ class IdentityCenter:
                 200,
                 "Authorize request",
                 '<form method="get" action="/device"><label>Code: <input name="user_code" autofocus></label> '
-                '<button type="submit">Allow</button></form>',
+                '<button type="submit" name="action" value="allow">Allow</button> '
+                '<button type="submit" name="action" value="deny">Deny</button></form>',
             )
         deny = params.get("action") == "deny" or params.get("allow") == "0"
-        try:
-            (self.deny if deny else self.approve)(user_code)
-        except KeyError:
-            return Html(404, "Unknown code", "<p>This code is unknown, expired or already used.</p>")
+        with self._lock:
+            try:
+                (self.deny if deny else self.approve)(user_code)
+            except KeyError:
+                # Already approved (auto_approve, or a second visit): say so.
+                normalised = user_code.upper() if "-" in user_code else f"{user_code[:4]}-{user_code[4:]}".upper()
+                dev = self._devices.get(self._user_codes.get(normalised, ""))
+                if dev is not None and dev.status in ("approved", "consumed") and time.time() < dev.expires_at:
+                    return Html(200, "Request approved", "<p>Request approved. You can close this window.</p>")
+                return Html(404, "Unknown code", "<p>This code is unknown, expired or already used.</p>")
         if deny:
             return Html(200, "Request denied", "<p>Access was denied. You can close this window.</p>")
         return Html(200, "Request approved", "<p>Request approved. You can close this window.</p>")
