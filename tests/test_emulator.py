@@ -203,6 +203,7 @@ def test_approve_and_deny_from_python(start, session):
     sso = Sso(session, emu.url)
     client = sso.register()
     approved, denied = sso.start_device(client), sso.start_device(client)
+    assert emu.pending_user_codes() == [approved["userCode"], denied["userCode"]]
     emu.approve(approved["userCode"].lower().replace("-", ""))  # forgiving like a login page
     emu.deny(denied["userCode"])
     assert sso.poll(client, approved)["accessToken"]
@@ -776,6 +777,7 @@ def test_http_control_endpoints(start, session):
     assert control(emu, "health") == (200, {"ok": True, "url": emu.url})
     client = sso.register()
     device = sso.start_device(client)
+    assert control(emu, "pending") == (200, {"userCodes": [device["userCode"]]})
     assert control(emu, "approve", {"userCode": "NOPE-NOPE"})[0] == 404
     assert control(emu, "approve", {"userCode": device["userCode"]}) == (200, {"ok": True})
     token = sso.poll(client, device)

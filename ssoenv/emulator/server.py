@@ -308,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ApiError("InvalidRequestException", "Request body is not valid JSON") from None
-        gets = {"calls", "health", "config"}
+        gets = {"calls", "health", "config", "pending"}
         posts = {
             "reset-calls",
             "expire-tokens",
@@ -331,6 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET":
             if name == "calls":
                 self._send_json(200, dict(center.calls()))
+            elif name == "pending":
+                self._send_json(200, {"userCodes": center.pending_user_codes()})
             elif name == "health":
                 self._send_json(200, {"ok": True, "url": center.base_url})
             else:
@@ -489,6 +491,10 @@ class Emulator:
     def revoke_tokens(self) -> None:
         """Every access and refresh token issued so far is revoked."""
         self._center.revoke_tokens()
+
+    def pending_user_codes(self) -> list[str]:
+        """User codes of device authorizations waiting for approval, oldest first."""
+        return self._center.pending_user_codes()
 
     def approve(self, user_code: str) -> None:
         """Approve a pending device authorization; KeyError if none has that code."""

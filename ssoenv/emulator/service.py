@@ -263,6 +263,12 @@ class IdentityCenter:
             raise KeyError(f"no pending device authorization with user code {user_code!r}")
         return dev
 
+    def pending_user_codes(self) -> list[str]:
+        """User codes of device authorizations waiting for approval, oldest first."""
+        now = time.time()
+        with self._lock:
+            return [d.user_code for d in self._devices.values() if d.status == "pending" and now < d.expires_at]
+
     def approve(self, user_code: str) -> None:
         """Approve a pending device authorization. KeyError if there is none."""
         with self._lock:
