@@ -27,8 +27,15 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) 0700; tighten it if it exists and is ours."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` (and missing parents) 0700; tighten it if it exists and is ours."""
+    missing = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         raise SsoenvError(f"refusing to use {path}: it is a symbolic link")

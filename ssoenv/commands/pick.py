@@ -14,12 +14,11 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, catalog, picker, settings, shellout, switch, targets
+    from ssoenv import awsconfig, catalog, picker, shellout, switch, targets
     from ssoenv.errors import SsoenvError
 
     config = awsconfig.load()
-    data = catalog.load()
-    catalog.refresh_in_background(config, data, settings.get_int("catalog_ttl"))
+    data = catalog.load_fresh(config)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]

@@ -73,14 +73,12 @@ def run(args) -> int:
     path = config.path
     old = awsconfig._read_text(path)
     try:
-        outside = awsconfig.AwsConfig(path, {}, {})
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
         parser.read_string(_outside_block(old))
         user_profiles = {s[len("profile "):].strip() for s in parser.sections() if s.startswith("profile ")}
         user_profiles |= {"default"} if parser.has_section("default") else set()
     except configparser.Error as exc:
         raise SsoenvError(f"cannot parse {path}: {str(exc).splitlines()[0]}") from None
-    del outside
     # Account/roles that already have a profile the user wrote keep theirs.
     user_keys = {(p.sso_session, p.account_id, p.role_name) for p in config.sso_profiles()
                  if p.name in user_profiles}

@@ -1,0 +1,239 @@
+# ssoenv shell integration for fish (>= 3.1; fork-free prompt from 3.5),
+# printed by `ssoenv init fish`. Load it from ~/.config/fish/config.fish with
+#
+#     ssoenv init fish | source
+#
+# Settings, read when this is loaded (set them before that line):
+#   SSOENV_PICK_KEY      key for the picker: bind syntax (\ca, \ea) or ctrl-X /
+#                        alt-X. Default Ctrl-A; empty: no binding.
+#   SSOENV_WRAP          commands re-run once after a login when they fail on an
+#                        expired SSO token. Default "aws".
+# and when used:
+#   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
+#   SSOENV_PROMPT_COLOR  0: no colour in the prompt segment.
+#
+# Public: ssoenv_prompt, to call from your fish_prompt (ssoenv never defines
+# fish_prompt). Everything else is private (__ssoenv_*).
+
+# The ssoenv executable, filled in by `ssoenv init`.
+set -g __ssoenv_bin __SSOENV_BIN__
+# What tools print when the SSO token has expired, filled in by `ssoenv init`.
+set -g __ssoenv_token_errors __SSOENV_TOKEN_ERRORS__
+# ... and when exported credentials have expired (credentials mode only).
+set -g __ssoenv_credential_errors __SSOENV_CREDENTIAL_ERRORS__
+
+set -g __ssoenv_t 0
+set -q __ssoenv_retry_at; or set -g __ssoenv_retry_at 0
+set -q __ssoenv_warned; or set -g __ssoenv_warned ''
+set -q __ssoenv_wrapped; or set -g __ssoenv_wrapped
+
+# --- the time, without a process ------------------------------------------------
+# fish has no $EPOCHSECONDS. `path mtime` (a builtin since fish 3.5) tells a
+# file's mtime and, with --relative, the seconds since then: their sum is now.
+# The reference is fish's own data directory, which changes only on upgrades.
+
+if contains -- path (builtin -n)
+    set -g __ssoenv_clock $__fish_data_dir
+    if not path mtime -q -- $__ssoenv_clock
+        set __ssoenv_clock /
+    end
+    function __ssoenv_now
+        set -g __ssoenv_t (math (path mtime -- $__ssoenv_clock) + (path mtime --relative -- $__ssoenv_clock))
+    end
+else
+    function __ssoenv_now
+        # fish < 3.5: one `date` per prompt, and only while a switch is active.
+        set -g __ssoenv_t (command date +%s)
+    end
+end
+
+# --- the prompt segment: no process, no file ------------------------------------
+
+function __ssoenv_valid_expiry
+    set -q SSOENV_ACCOUNT_ID[1]; and test -n "$SSOENV_ACCOUNT_ID"
+    and set -q SSOENV_EXPIRES[1]; and string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"
+end
+
+function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOUNT/ROLE TIME-LEFT'
+    set -q SSOENV_ACCOUNT_ID[1]; and test -n "$SSOENV_ACCOUNT_ID"; or return 0
+    # Only while the switch is still in effect.
+    switch "$SSOENV_MODE"
+        case profile
+            test "$AWS_PROFILE" = "$SSOENV_PROFILE"; or return 0
+        case credentials
+            test -n "$AWS_ACCESS_KEY_ID"; or return 0
+    end
+    set -l name $SSOENV_ACCOUNT_ID
+    if test -n "$SSOENV_ACCOUNT_NAME"
+        set name $SSOENV_ACCOUNT_NAME
+    else if test -n "$SSOENV_PROFILE"
+        set name $SSOENV_PROFILE
+    end
+    set -l text (string replace -ra '[[:cntrl:]]' '?' -- "$name/$SSOENV_ROLE")
+    set -l left
+    set -l colour
+    if __ssoenv_valid_expiry
+        __ssoenv_now
+        set -l d (math $SSOENV_EXPIRES - $__ssoenv_t)
+        if test $d -le 0
+            set left expired
+            set colour red
+        else if test $d -lt 60
+            set left {$d}s!
+            set colour yellow
+        else if test $d -lt 600
+            set left (math -s0 "floor($d / 60)")m!
+            set colour yellow
+        else if test $d -lt 3600
+            set left (math -s0 "floor($d / 60)")m
+        else
+            set left (printf '%dh%02dm' (math -s0 "floor($d / 3600)") (math -s0 "floor($d % 3600 / 60)"))
+        end
+    end
+    printf '%s' "aws:$text"
+    if test -n "$left"
+        printf ' '
+        if test -n "$colour"; and test "$SSOENV_PROMPT_COLOR" != 0
+            set_color $colour
+            printf '%s' $left
+            set_color normal
+        else
+            printf '%s' $left
+        end
+    end
+end
+
+# --- before each prompt: renew near expiry --------------------------------------
+
+function __ssoenv_renew
+    # `ssoenv use --renew` in place: one process, never a login, one line on failure.
+    set -l out ($__ssoenv_bin use --renew --shell fish 2>/dev/null)
+    set -l st $status
+    if test $st -eq 0
+        printf '%s\n' $out | source
+        set -g __ssoenv_warned ''
+    else if test "$__ssoenv_warned" != "$SSOENV_EXPIRES"
+        set -g __ssoenv_warned $SSOENV_EXPIRES
+        set -l who (string replace -ra '[[:cntrl:]]' '?' -- "$SSOENV_ACCOUNT_NAME/$SSOENV_ROLE")
+        if test $st -eq 3
+            printf 'ssoenv: cannot renew %s without a login; run: ssoenv login\n' "$who" >&2
+        else if test $st -ne 130
+            printf 'ssoenv: cannot renew %s (exit %s); see: ssoenv use --renew --shell fish\n' "$who" $st >&2
+        end
+    end
+    return $st
+end
+
+function __ssoenv_due
+    # Credentials are renewed 5 min ahead (like the CLI's cache); the SSO token
+    # of profile mode 1 min ahead (the tools renew it themselves before that).
+    __ssoenv_valid_expiry; or return 1
+    set -l ahead 60
+    test "$SSOENV_MODE" = credentials; and set ahead 300
+    test $__ssoenv_t -ge (math $SSOENV_EXPIRES - $ahead)
+end
+
+function __ssoenv_on_prompt --on-event fish_prompt
+    # fish keeps $status across event handlers.
+    __ssoenv_valid_expiry; or return 0
+    __ssoenv_now
+    if __ssoenv_due; and test $__ssoenv_t -ge $__ssoenv_retry_at
+        __ssoenv_renew
+        __ssoenv_now
+        # Still due (failed, or nothing newer yet): not again for a minute.
+        if __ssoenv_due
+            set -g __ssoenv_retry_at (math $__ssoenv_t + 60)
+        end
+    end
+end
+
+# --- Ctrl-A: the picker ---------------------------------------------------------
+
+function __ssoenv_pick
+    set -l out ($__ssoenv_bin pick --shell fish </dev/tty)
+    if test $status -eq 0
+        printf '%s\n' $out | source
+    end
+    # The typed command line is left as it was.
+    commandline -f repaint
+end
+
+set -l __ssoenv_key '\ca'
+set -q SSOENV_PICK_KEY; and set __ssoenv_key "$SSOENV_PICK_KEY"
+switch $__ssoenv_key
+    case 'ctrl-?'
+        set __ssoenv_key '\c'(string sub -s 6 -- $__ssoenv_key)
+    case 'alt-?'
+        set __ssoenv_key '\e'(string sub -s 5 -- $__ssoenv_key)
+end
+if test -n "$__ssoenv_key"
+    # `bind` reads \ca and friends itself; `eval` turns the setting's text into a key.
+    eval "bind $__ssoenv_key __ssoenv_pick"
+    eval "bind -M insert $__ssoenv_key __ssoenv_pick"
+end
+
+# --- auto re-login for wrapped commands ---------------------------------------
+
+function __ssoenv_recover
+    # `ssoenv recover` renews the token (or logs in) and prints what to eval
+    # when the shell's own credentials are stale; status 0 when it worked.
+    set -l out ($__ssoenv_bin recover --shell fish $argv)
+    set -l st $status
+    test $st -eq 0; or return $st
+    printf '%s\n' $out | source
+    return 0
+end
+
+function __ssoenv_wrap
+    if test "$SSOENV_AUTO_LOGIN" = 0
+        command $argv
+        return $status
+    end
+    if __ssoenv_valid_expiry
+        __ssoenv_now
+        if test $__ssoenv_t -ge (math $SSOENV_EXPIRES - 60)
+            # The shell's identity expired while it sat idle: renew it first.
+            __ssoenv_recover --preflight -- $argv
+        end
+    end
+    set -l tmp /tmp
+    set -q TMPDIR[1]; and test -n "$TMPDIR"; and set tmp $TMPDIR
+    set -l err (command mktemp $tmp/ssoenv.XXXXXXXX)
+    or begin
+        command $argv
+        return $status
+    end
+    # stdout straight through; stderr through tee, so it is both shown live and kept.
+    command $argv 2>| command tee -- $err >&2
+    set -l st $pipestatus[1]
+    if test $st -ne 0 -a $st -ne 130
+        if command grep -qF $__ssoenv_token_errors -- $err
+            or begin
+                test "$SSOENV_MODE" = credentials
+                and command grep -qF $__ssoenv_credential_errors -- $err
+            end
+            command rm -f -- $err
+            if __ssoenv_recover -- $argv
+                command $argv  # once, never again
+                return $status
+            end
+            return $st
+        end
+    end
+    command rm -f -- $err
+    return $st
+end
+
+set -l __ssoenv_cs aws
+set -q SSOENV_WRAP; and set __ssoenv_cs (string split -n ' ' -- (string replace -ra '\s+' ' ' -- "$SSOENV_WRAP"))
+for __ssoenv_c in $__ssoenv_cs
+    string match -qr '^[A-Za-z0-9_][A-Za-z0-9_.+-]*$' -- $__ssoenv_c; or continue
+    if functions -q -- $__ssoenv_c; and not contains -- $__ssoenv_c $__ssoenv_wrapped
+        continue  # the user's own function: leave it
+    end
+    function $__ssoenv_c --wraps $__ssoenv_c --description "$__ssoenv_c, re-run once after an SSO login (ssoenv)"
+        __ssoenv_wrap (status current-function) $argv
+    end
+    contains -- $__ssoenv_c $__ssoenv_wrapped; or set -g -a __ssoenv_wrapped $__ssoenv_c
+end
+set -e __ssoenv_c

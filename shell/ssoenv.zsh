@@ -1,0 +1,239 @@
+# ssoenv shell integration for zsh (>= 5.1), printed by `ssoenv init zsh`.
+# Load it from ~/.zshrc with
+#
+#     eval "$(ssoenv init zsh)"
+#
+# Settings, read when this is loaded (set them before that line):
+#   SSOENV_PICK_KEY      key for the picker: bindkey syntax (^A, ^[a) or ctrl-X /
+#                        alt-X. Default Ctrl-A; empty: no binding.
+#   SSOENV_WRAP          commands re-run once after a login when they fail on an
+#                        expired SSO token. Default "aws".
+# and when used:
+#   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
+#   SSOENV_PROMPT_COLOR  0: no colour in the prompt segment.
+#   SSOENV_PROMPT_PSVAR  N (1-9): also put the plain segment in psvar[N], for %Nv
+#                        in a prompt without `setopt prompt_subst`.
+#
+# Public: ssoenv_prompt (prints the segment) and SSOENV_PROMPT_SEGMENT (set
+# before each prompt; escaped for prompt expansion; with prompt_subst:
+# PROMPT='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }%~ %# ').
+# Everything else is private (__ssoenv_*).
+
+# The ssoenv executable, filled in by `ssoenv init`.
+typeset -ga __ssoenv_bin
+__ssoenv_bin=(__SSOENV_BIN__)
+# What tools print when the SSO token has expired, filled in by `ssoenv init`.
+typeset -ga __ssoenv_token_errors
+__ssoenv_token_errors=(__SSOENV_TOKEN_ERRORS__)
+# ... and when exported credentials have expired (credentials mode only).
+typeset -ga __ssoenv_credential_errors
+__ssoenv_credential_errors=(__SSOENV_CREDENTIAL_ERRORS__)
+
+typeset -gi __ssoenv_t=0 __ssoenv_retry_at=0
+typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT=''
+typeset -ga __ssoenv_wrapped
+\builtin zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null || :
+
+# --- the time, without a process ------------------------------------------------
+
+__ssoenv_now() {
+    if (( ${+EPOCHSECONDS} )); then
+        __ssoenv_t=$EPOCHSECONDS
+    else
+        __ssoenv_t=$(\command date +%s)  # only without the zsh/datetime module
+    fi
+}
+
+# --- the prompt segment: no process, no file ------------------------------------
+
+__ssoenv_render() {
+    \builtin emulate -L zsh
+    SSOENV_PROMPT_SEGMENT=''
+    if [[ -n ${SSOENV_PROMPT_PSVAR-} && $SSOENV_PROMPT_PSVAR == [1-9] ]]; then
+        psvar[SSOENV_PROMPT_PSVAR]=''
+    fi
+    [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return 0
+    # Only while the switch is still in effect.
+    case ${SSOENV_MODE-} in
+        (profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || return 0 ;;
+        (credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || return 0 ;;
+    esac
+    local text=${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}
+    local left='' colour=''
+    text=${text//[[:cntrl:]]/?}
+    if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]]; then
+        __ssoenv_now
+        local -i d=$(( SSOENV_EXPIRES - __ssoenv_t ))
+        if (( d <= 0 )); then
+            left=expired colour=red
+        elif (( d < 60 )); then
+            left="${d}s!" colour=yellow
+        elif (( d < 600 )); then
+            left="$(( d / 60 ))m!" colour=yellow
+        elif (( d < 3600 )); then
+            left="$(( d / 60 ))m"
+        else
+            \builtin printf -v left '%dh%02dm' $(( d / 3600 )) $(( d % 3600 / 60 ))
+        fi
+    fi
+    if [[ -n ${SSOENV_PROMPT_PSVAR-} && $SSOENV_PROMPT_PSVAR == [1-9] ]]; then
+        psvar[SSOENV_PROMPT_PSVAR]="aws:$text${left:+ $left}"
+    fi
+    text=${text//\%/%%}  # prompt expansion must show a % as it is
+    if [[ -n $colour && ${SSOENV_PROMPT_COLOR-1} != 0 ]]; then
+        left="%F{$colour}$left%f"
+    fi
+    SSOENV_PROMPT_SEGMENT="aws:$text${left:+ $left}"
+}
+
+ssoenv_prompt() {
+    __ssoenv_render
+    \builtin print -rn -- "$SSOENV_PROMPT_SEGMENT"
+}
+
+# --- before each prompt: renew near expiry, then the segment --------------------
+
+__ssoenv_renew() {
+    # `ssoenv use --renew` in place: one process, never a login, one line on failure.
+    \builtin emulate -L zsh
+    local out
+    local -i st=0
+    out=$("${__ssoenv_bin[@]}" use --renew --shell zsh 2>/dev/null) || st=$?
+    if (( st == 0 )); then
+        \builtin eval -- "$out"
+        __ssoenv_warned=''
+    elif [[ $__ssoenv_warned != "$SSOENV_EXPIRES" ]]; then
+        __ssoenv_warned=$SSOENV_EXPIRES
+        if (( st == 3 )); then
+            \builtin print -ru2 -- "ssoenv: cannot renew ${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-} without a login; run: ssoenv login"
+        elif (( st != 130 )); then
+            \builtin print -ru2 -- "ssoenv: cannot renew ${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-} (exit $st); see: ssoenv use --renew --shell zsh"
+        fi
+    fi
+    return st
+}
+
+__ssoenv_due() {
+    # Credentials are renewed 5 min ahead (like the CLI's cache); the SSO token
+    # of profile mode 1 min ahead (the tools renew it themselves before that).
+    [[ -n ${SSOENV_ACCOUNT_ID-} && -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]] || return 1
+    local -i ahead=60
+    [[ ${SSOENV_MODE-} == credentials ]] && ahead=300
+    (( __ssoenv_t >= SSOENV_EXPIRES - ahead ))
+}
+
+__ssoenv_precmd() {
+    local -i __ssoenv_ret=$?
+    \builtin emulate -L zsh
+    __ssoenv_now
+    if __ssoenv_due && (( __ssoenv_t >= __ssoenv_retry_at )); then
+        __ssoenv_renew
+        __ssoenv_now
+        # Still due (failed, or nothing newer yet): not again for a minute.
+        if __ssoenv_due; then __ssoenv_retry_at=$(( __ssoenv_t + 60 )); fi
+    fi
+    __ssoenv_render
+    return __ssoenv_ret
+}
+
+typeset -ga precmd_functions
+if (( ! ${precmd_functions[(Ie)__ssoenv_precmd]} )); then
+    precmd_functions+=(__ssoenv_precmd)
+fi
+
+# --- Ctrl-A: the picker ---------------------------------------------------------
+
+__ssoenv_pick() {
+    \builtin emulate -L zsh
+    local out
+    local -i st=0
+    out=$("${__ssoenv_bin[@]}" pick --shell zsh </dev/tty) || st=$?
+    if (( st == 0 )); then
+        \builtin eval -- "$out"
+        __ssoenv_render
+    fi
+    # The typed line ($BUFFER) is left as it was.
+    \builtin zle reset-prompt
+}
+
+() {
+    \builtin emulate -L zsh
+    local key=${SSOENV_PICK_KEY-^A}
+    case $key in
+        (ctrl-?) key="^${(U)key#ctrl-}" ;;
+        (alt-?) key="^[${key#alt-}" ;;
+    esac
+    [[ -n $key ]] || return 0
+    \builtin zle -N __ssoenv_pick
+    \builtin bindkey -M emacs -- "$key" __ssoenv_pick
+    \builtin bindkey -M viins -- "$key" __ssoenv_pick
+}
+
+# --- auto re-login for wrapped commands ---------------------------------------
+
+__ssoenv_recover() {
+    # `ssoenv recover` renews the token (or logs in) and prints what to eval
+    # when the shell's own credentials are stale; status 0 when it worked.
+    \builtin emulate -L zsh
+    local out
+    local -i st=0
+    out=$("${__ssoenv_bin[@]}" recover --shell zsh "$@") || st=$?
+    (( st == 0 )) || return st
+    \builtin eval -- "$out"
+    __ssoenv_render
+}
+
+__ssoenv_wrap() {
+    \builtin emulate -L zsh
+    \builtin setopt no_multios  # else `1>&3 |` would copy stdout into the pipe too
+    if [[ ${SSOENV_AUTO_LOGIN-1} == 0 ]]; then
+        \command "$@"
+        return
+    fi
+    __ssoenv_now
+    if [[ -n ${SSOENV_ACCOUNT_ID-} && -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]] &&
+        (( __ssoenv_t >= SSOENV_EXPIRES - 60 )); then
+        # The shell's identity expired while it sat idle: renew it first.
+        __ssoenv_recover --preflight -- "$@" || :
+    fi
+    local err
+    local -i st=0
+    err=$(\command mktemp "${TMPDIR:-/tmp}/ssoenv.XXXXXXXX") || {
+        \command "$@"
+        return
+    }
+    # stdout straight through; stderr through tee, so it is both shown live and kept.
+    {
+        \command "$@" 2>&1 1>&3 3>&- | \command tee -- "$err" 1>&2 3>&-
+        st=${pipestatus[1]}
+    } 3>&1
+    if (( st != 0 && st != 130 )) && {
+        \command grep -qF "${__ssoenv_token_errors[@]}" -- "$err" ||
+            { [[ ${SSOENV_MODE-} == credentials ]] &&
+                \command grep -qF "${__ssoenv_credential_errors[@]}" -- "$err" }
+    }; then
+        \command rm -f -- "$err"
+        if __ssoenv_recover -- "$@"; then
+            \command "$@"  # once, never again
+            return
+        fi
+        return st
+    fi
+    \command rm -f -- "$err"
+    return st
+}
+
+() {
+    \builtin emulate -L zsh
+    local c
+    for c in ${=${SSOENV_WRAP-aws}}; do
+        [[ $c == [A-Za-z0-9_]* && $c != *[^A-Za-z0-9_.+-]* ]] || continue
+        (( ${+aliases[$c]} )) && continue  # the user's alias runs instead anyway
+        if (( ${+functions[$c]} )) && (( ! ${__ssoenv_wrapped[(Ie)$c]} )); then
+            continue  # the user's own function: leave it
+        fi
+        \builtin eval "function $c { __ssoenv_wrap $c \"\$@\" }"
+        (( ${__ssoenv_wrapped[(Ie)$c]} )) || __ssoenv_wrapped+=($c)
+    done
+}
+__ssoenv_render

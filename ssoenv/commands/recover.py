@@ -1,0 +1,246 @@
+"""ssoenv recover [--shell SH] [--preflight] -- CMD ARGS...
+
+Called by the shell integration when a wrapped command (aws, terraform, ...)
+failed with an expired or invalid SSO token: renew the token silently when a
+refresh token allows it, else log in (`aws sso login` or ssoenv's own flow),
+under the per-session lock, so a burst of failing commands makes one login.
+
+The protocol with the snippets:
+  * exit 0: the command may be run again (once); stdout holds statements for the
+    shell to eval (only with --shell, and only when the shell is switched to an
+    entry of the renewed sso-session: its exported credentials, or the expiry the
+    prompt shows, are stale); nothing otherwise.
+  * exit != 0: do not re-run; the command's own status stands. 3: a login is
+    needed but cannot run here (no terminal).
+  * --preflight: the command has not run yet; the shell saw SSOENV_EXPIRES pass.
+    Renew what has expired (no forced token refresh), then print the statements.
+Messages go to stderr, one line each, never a traceback (without --debug).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+# What tools print when the SSO token has expired or is invalid (INTEROP.md).
+# The snippets grep a failed command's stderr for these (fixed strings).
+TOKEN_ERRORS = (
+    # botocore / AWS CLI v1 and v2
+    "Token has expired and refresh failed",
+    "The SSO session associated with this profile has expired",
+    "The SSO session associated with this profile is invalid",  # also the JS SDK v3
+    "Error loading SSO Token",
+    # the portal refusing the token (CLI: "(UnauthorizedException) when calling the
+    # GetRoleCredentials operation: Session token not found or invalid"; Go the same)
+    "Session token not found or invalid",
+    # Go SDK / Terraform
+    "the SSO session has expired or is invalid",
+    "refresh cached SSO token failed",
+    "cached SSO token is expired, or not present",
+    "InvalidGrantException",
+    # JS SDK v3
+    "The SSO session token associated with profile",
+)
+
+# Exported credentials (credentials mode) past their expiry: the tools never
+# mention SSO then. Matched only while the shell is switched in credentials mode.
+CREDENTIAL_ERRORS = (
+    "ExpiredToken",
+    "The security token included in the request is expired",
+)
+
+
+def configure_parser(p) -> None:
+    p.add_argument("--shell", choices=("bash", "zsh", "fish"),
+                   help="print statements for this shell to eval when its exported identity is stale")
+    p.add_argument("--preflight", action="store_true",
+                   help="the command has not run yet: renew only what has expired")
+    p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
+                   help="the command that failed (its --profile names the sso-session)")
+    p.epilog = ("The sso-session is the one of the command's --profile, else of AWS_PROFILE, "
+                "else the shell's (SSOENV_SESSION), else the only one in the AWS config.")
+
+
+def profile_in_argv(argv: list[str]) -> str | None:
+    """The value of --profile X / --profile=X in an AWS CLI-like command line."""
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg == "--profile" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--profile="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def session_for(config, argv: list[str]):
+    """The SsoSession the command used, and a word on how it was found."""
+    import os
+
+    from ssoenv.errors import SsoenvError
+
+    def of_profile(name: str, where: str):
+        if name not in config.profiles:
+            raise SsoenvError(f"no profile named {name!r} ({where}) in {config.path}")
+        if not config.profiles[name].is_sso:
+            raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")
+        return config.session_for_profile(name)
+
+    profile = profile_in_argv(argv)
+    if profile:
+        return of_profile(profile, "--profile")
+    env_profile = os.environ.get("AWS_PROFILE")
+    if env_profile:
+        return of_profile(env_profile, "AWS_PROFILE")
+    active = os.environ.get("SSOENV_SESSION")
+    if active:
+        if active in config.sessions:
+            return config.sessions[active]
+        switched_profile = os.environ.get("SSOENV_PROFILE")
+        if switched_profile and switched_profile in config.profiles:
+            return config.session_for_profile(switched_profile)
+        raise SsoenvError(f"the shell is switched to sso-session {active!r}, which {config.path} no longer has")
+    if len(config.sessions) == 1:
+        return next(iter(config.sessions.values()))
+    if not config.sessions:
+        raise SsoenvError(f"no sso-session in {config.path}; cannot tell what to renew")
+    names = ", ".join(sorted(config.sessions))
+    raise SsoenvError(f"cannot tell which sso-session the command used ({names}); "
+                      "give it --profile, or switch the shell first")
+
+
+def login_via_aws_cli() -> str | None:
+    """The AWS CLI v2 to log in with, or None for ssoenv's own login.
+
+    Setting login_via_aws_cli: true (must be there), false, or auto (the AWS CLI v2
+    when it is installed). `aws` on PATH may well be a v1: ask it its version.
+    """
+    from ssoenv import settings
+    from ssoenv.errors import SsoenvError
+
+    value = settings.get("login_via_aws_cli").strip().lower()
+    if value == "auto":
+        return find_aws_cli_v2()
+    if not settings.get_bool("login_via_aws_cli"):
+        return None
+    found = find_aws_cli_v2()
+    if not found:
+        raise SsoenvError("login_via_aws_cli is set but no AWS CLI v2 is on PATH")
+    return found
+
+
+def find_aws_cli_v2() -> str | None:
+    import shutil
+    import subprocess
+
+    aws = shutil.which("aws")
+    if not aws:
+        return None
+    try:
+        out = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = (out.stdout or "") + (out.stderr or "")
+    return aws if out.returncode == 0 and text.startswith("aws-cli/2.") else None
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def _aws_cli_login(aws: str, session) -> None:
+    import subprocess
+    import sys
+
+    from ssoenv import login
+    from ssoenv.errors import SsoenvError
+
+    argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
+                                    else ["--sso-session", session.name])
+    if not login.browser_available():
+        argv.append("--no-browser")
+    # Our stdout is what the shell evals: the CLI's chatter goes to stderr.
+    status = subprocess.call(argv, stdout=sys.stderr)
+    if status != 0:
+        raise SsoenvError(f"`aws sso login` failed with exit status {status}")
+
+
+def renew(session, *, force: bool) -> str:
+    """Renew the token of `session` or log in; 'valid', 'renewed' or 'logged in'.
+
+    `force`: the command was refused with this token, so a token that looks valid
+    is not trusted (it may have been revoked): refresh it, or log in.
+    """
+    from ssoenv import cache, login, paths
+    from ssoenv.errors import LoginRequired
+
+    before = login.read_token(session)
+    try:
+        token = login.ensure_token(session, interactive=False, force_refresh=force)
+    except LoginRequired:
+        pass
+    else:
+        same = before is not None and token.get("accessToken") == before.get("accessToken")
+        return "valid" if same else "renewed"
+    if not login.is_interactive():
+        raise LoginRequired(session.label, f"the SSO session {session.label} has expired and "
+                                           "cannot be renewed silently", login.login_command(session))
+    aws = login_via_aws_cli()
+    with cache.file_lock(paths.session_lock_file(session.cache_key)):
+        # Another command may have logged in while we waited for the lock: use that.
+        fresh = login.read_token(session)
+        if (fresh and login.seconds_left(fresh) > 60
+                and fresh.get("accessToken") != (before or {}).get("accessToken")):
+            return "renewed"
+        _say(f"ssoenv: the SSO session {session.label} has expired; logging in"
+             + (" with `aws sso login`" if aws else ""))
+        if aws:
+            _aws_cli_login(aws, session)
+        else:
+            login._login_locked(session, device_code=False, open_browser=True, via_aws_cli=False)
+    return "logged in"
+
+
+def statements(config, session, shell: str) -> str:
+    """What the shell must eval when it is switched to an entry of `session`."""
+    import os
+    import types
+
+    from ssoenv import creds, switch, targets
+
+    if not shell or not targets.active():
+        return ""
+    mode = os.environ.get("SSOENV_MODE")
+    if mode not in ("profile", "credentials"):
+        return ""
+    no_target = types.SimpleNamespace(target=None, account=None, role=None, sso_session=None)
+    entry = targets.select(no_target, config, default_active=True)
+    if creds.session_of(config, entry) != session:
+        return ""
+    return switch.statements(config, entry, shell=shell, mode=mode, interactive=False)
+
+
+def run(args) -> int:
+    import sys
+
+    from ssoenv import awsconfig
+    from ssoenv.errors import SsoenvError
+
+    argv = list(args.command_argv or [])
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    config = awsconfig.load()
+    session = session_for(config, argv)
+    outcome = renew(session, force=not args.preflight)
+    if outcome == "renewed":
+        _say(f"ssoenv: renewed the SSO session {session.label}")
+    elif outcome == "logged in":
+        _say(f"ssoenv: logged in to {session.label}")
+    try:
+        out = statements(config, session, args.shell)
+    except SsoenvError as exc:
+        # The token is good again; the shell's own identity could not be renewed.
+        _say(f"ssoenv: cannot renew this shell's credentials: {exc.message}")
+        return exc.exit_status
+    sys.stdout.write(out)
+    return 0

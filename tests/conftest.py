@@ -1,0 +1,105 @@
+"""Shared fixtures: a temporary HOME, the local Identity Center emulator over real
+HTTP, an sso-session in a real ~/.aws/config, and `run` for in-process CLI calls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssoenv.emulator import Emulator, EmulatorConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SESSION_CONFIG = """\
+# my own comment: keep me
+[default]
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://d-0000000000.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+"""
+
+AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION", "AWS_REGION",
+            "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_DATA_PATH", "AWS_CA_BUNDLE")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own HOME; nothing of the machine's AWS setup leaks in."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in AWS_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var in list(os.environ):
+        if var.startswith(("SSOENV_", "AWS_ENDPOINT_URL", "XDG_")):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a dead port: never reach real AWS
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.delenv("BROWSER", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    from ssoenv import identity, settings
+
+    settings._file_values.cache_clear()
+    identity._clients.clear()
+    return home
+
+
+@pytest.fixture
+def emulator(monkeypatch):
+    emu = Emulator(EmulatorConfig()).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", emu.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", emu.url)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def aws_config(home):
+    path = home / ".aws" / "config"
+    path.parent.mkdir(mode=0o700)
+    path.write_text(SESSION_CONFIG)
+    return path
+
+
+@pytest.fixture
+def run(capsys):
+    """Call the CLI in-process: (exit status, stdout, stderr)."""
+    from ssoenv.cli import main
+
+    def _run(*argv):
+        capsys.readouterr()
+        status = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return _run
+
+
+@pytest.fixture
+def logged_in(emulator, aws_config, run):
+    status, _, err = run("login", "--sso-session", "corp", "--device-code", "--no-browser")
+    assert status == 0, err
+    return emulator
+
+
+@pytest.fixture
+def synced(logged_in, run):
+    status, _, err = run("sync")
+    assert status == 0, err
+    return logged_in
+
+
+def ssoenv_subprocess(*argv, env=None, input=None, timeout=60):
+    """The installed entry point, for what must run in its own process."""
+    return subprocess.run([sys.executable, "-m", "ssoenv", *map(str, argv)], env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
