@@ -517,7 +517,7 @@ def _provision(client, instance_arn: str, ps_arn: str, name: str, accounts: list
             elapsed = time.monotonic() - started
             if progress:
                 print(f"\r{what}: IN_PROGRESS ({elapsed:.0f}s)", end="", file=sys.stderr, flush=True)
-            if elapsed >= PROVISION_TIMEOUT and False:
+            if elapsed >= PROVISION_TIMEOUT:
                 raise SsoenvError(
                     f"provisioning of {name} still in progress after {PROVISION_TIMEOUT:.0f}s (request "
                     f"{status.get('RequestId')}): check with `aws sso-admin describe-permission-set-provisioning-"
