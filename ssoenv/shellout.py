@@ -59,7 +59,9 @@ def render(changes: Iterable[Change], shell: str) -> str:
         _check_name(name)
         if shell == "fish":
             if value is None:
-                lines.append(f"set -e {name};")
+                # `set -e` of an unset variable fails, and fish's `set` keeps
+                # that status: `or true` keeps the eval's status honest.
+                lines.append(f"set -e {name}; or true;")
             else:
                 lines.append(f"set -gx {name} {quote_fish(value)};")
         elif shell in ("bash", "zsh"):

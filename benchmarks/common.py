@@ -1,0 +1,296 @@
+"""Shared helpers for the ssoenv benchmarks (bench_cli.py, bench_sync.py).
+
+Everything runs offline: a throwaway HOME per benchmark, the local Identity
+Center emulator on loopback, and `HTTPS_PROXY=http://127.0.0.1:9` (a dead port)
+as a safety net so nothing can reach real AWS. Figures are printed, never
+asserted: the benchmarks report, the budgets in /work/shared/DESIGN.md judge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python")
+SSOENV = str(VENV_BIN / "ssoenv")
+# Debian's AWS CLI v2 (2.9.x). `aws` on PATH may be a pyenv shim for the CLI v1.
+AWS_V2 = "/usr/bin/aws"
+
+SESSION = "corp"
+START_URL = "https://d-0000000000.awsapps.com/start"
+REGION = "us-east-1"
+PROFILE = "bench"
+
+MIB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------- environment
+
+def clean_environ() -> dict[str, str]:
+    """The caller's environment without anything that could change what ssoenv,
+    botocore or the AWS CLI do (AWS_*, SSOENV_*, XDG_*, proxies, browsers)."""
+    env = {}
+    for key, value in os.environ.items():
+        if key.startswith(("AWS_", "SSOENV_", "XDG_", "BOTO_")):
+            continue
+        if key.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "BROWSER", "DISPLAY",
+                           "WAYLAND_DISPLAY", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME",
+                           "PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV", "CURL_CA_BUNDLE",
+                           "REQUESTS_CA_BUNDLE"):
+            # PYTHONDONTWRITEBYTECODE: a user's install keeps its .pyc files; without
+            # them every run would recompile ssoenv's sources and the timings would lie.
+            continue
+        env[key] = value
+    env["HTTPS_PROXY"] = "http://127.0.0.1:9"  # dead port: never reach real AWS
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    env["LC_ALL"] = env.get("LC_ALL") or "C.UTF-8"
+    return env
+
+
+CONFIG = f"""\
+[default]
+region = {REGION}
+
+[sso-session {SESSION}]
+sso_start_url = {START_URL}
+sso_region = {REGION}
+sso_registration_scopes = sso:account:access
+
+[profile {PROFILE}]
+sso_session = {SESSION}
+sso_account_id = {{account_id}}
+sso_role_name = {{role}}
+region = {REGION}
+"""
+
+
+class Sandbox:
+    """A temporary HOME with `~/.aws/config` (sso-session corp + profile bench),
+    an environment pointing ssoenv (AWS_ENDPOINT_URL_SSO*) and the AWS CLI v2
+    (AWS_DATA_PATH endpoint rule sets) at the emulator."""
+
+    def __init__(self, emulator_url: str, account_id: str, role: str):
+        from ssoenv.emulator.awsdata import write_endpoint_rulesets
+
+        self.root = Path(tempfile.mkdtemp(prefix="ssoenv-bench-"))
+        self.home = self.root / "home"
+        (self.home / ".aws").mkdir(parents=True, mode=0o700)
+        self.config_file = self.home / ".aws" / "config"
+        self.config_file.write_text(CONFIG.format(account_id=account_id, role=role))
+        self.account_id, self.role = account_id, role
+        data = self.root / "awsdata"
+        write_endpoint_rulesets(data, emulator_url)
+        self.env = clean_environ()
+        self.env.update({
+            "HOME": str(self.home),
+            "AWS_ENDPOINT_URL_SSO": emulator_url,
+            "AWS_ENDPOINT_URL_SSO_OIDC": emulator_url,
+            "AWS_DATA_PATH": str(data),
+            "AWS_PAGER": "",
+        })
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.home / ".cache" / "ssoenv" / "catalog.json"
+
+    def ssoenv(self, *argv: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([SSOENV, *argv], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"ssoenv {' '.join(argv)} exited {proc.returncode}:\n{proc.stderr}")
+        return proc
+
+    def login(self) -> float:
+        started = time.perf_counter()
+        self.ssoenv("login", "--sso-session", SESSION, "--device-code", "--no-browser", timeout=60)
+        return time.perf_counter() - started
+
+    def catalog_entries(self) -> int:
+        data = json.loads(self.catalog_file.read_text())
+        return sum(len(a.get("roles", [])) for s in data["sessions"].values() for a in s["accounts"])
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
+
+def start_emulator(**fields):
+    from ssoenv.emulator import Emulator, EmulatorConfig
+
+    return Emulator(EmulatorConfig(**fields)).start()
+
+
+def portal_calls(calls: dict) -> int:
+    return sum(calls.get(op, 0) for op in ("ListAccounts", "ListAccountRoles", "GetRoleCredentials", "Logout"))
+
+
+# --------------------------------------------------------------------------- measuring
+
+@dataclasses.dataclass
+class Stats:
+    times: list[float]  # seconds
+    tool: str
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def p90(self) -> float:
+        if len(self.times) < 2:
+            return self.times[0]
+        return statistics.quantiles(self.times, n=10, method="inclusive")[8]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.times)
+
+    @property
+    def min(self) -> float:
+        return min(self.times)
+
+
+def have_hyperfine() -> bool:
+    return shutil.which("hyperfine") is not None
+
+
+def time_commands(commands: dict[str, list[str]], env: dict[str, str], *, runs: int | dict[str, int],
+                  warmup: int = 3, output: str = "null") -> dict[str, Stats]:
+    """Wall time of each command (argv, no shell), `runs` times after `warmup` runs.
+
+    hyperfine (-N, --export-json) when installed, else subprocess + perf_counter.
+    `output`: "null" (stdout to /dev/null) or "pipe" (stdout to a pipe that is read).
+    A command that exits non-zero is an error: a benchmark must not time a failure.
+    """
+    per = runs if isinstance(runs, dict) else {label: runs for label in commands}
+    results: dict[str, Stats] = {}
+    if have_hyperfine():
+        with tempfile.TemporaryDirectory(prefix="ssoenv-bench-hf-") as tmp:
+            for label, argv in commands.items():
+                export = Path(tmp) / "out.json"
+                cmd = ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(per[label]),
+                       f"--output={output}", "--export-json", str(export), shlex.join(argv)]
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"hyperfine failed for {label}:\n{proc.stderr}{proc.stdout}")
+                result = json.loads(export.read_text())["results"][0]
+                if any(result.get("exit_codes") or []):
+                    raise RuntimeError(f"{label} exited non-zero: {result['exit_codes']}")
+                results[label] = Stats(result["times"], "hyperfine")
+        return results
+    for label, argv in commands.items():
+        stdout = subprocess.DEVNULL if output == "null" else subprocess.PIPE
+        times = []
+        for i in range(warmup + per[label]):
+            started = time.perf_counter()
+            proc = subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+            if i >= warmup:
+                times.append(elapsed)
+        results[label] = Stats(times, "subprocess+perf_counter")
+    return results
+
+
+@dataclasses.dataclass
+class ChildRun:
+    returncode: int
+    stderr: str
+    seconds: float
+    maxrss_bytes: int  # peak resident set size of this child alone (wait4)
+
+
+def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 300, stdout=subprocess.DEVNULL) -> ChildRun:
+    """Run one child; its wall time and its own peak RSS (os.wait4's rusage, not the
+    cumulative RUSAGE_CHILDREN maximum)."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # tell Popen it is reaped
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    return ChildRun(proc.returncode, text, elapsed, usage.ru_maxrss * 1024)
+
+
+def imported_modules(argv_after_python: list[str], env: dict[str, str]) -> tuple[list[tuple[str, int, int]], str]:
+    """`python -X importtime ARGV`: [(module, self µs, cumulative µs)] and the rest of stderr."""
+    proc = subprocess.run([PYTHON, "-X", "importtime", *argv_after_python], env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+    modules, other = [], []
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            parts = [p.strip() for p in line[len("import time:"):].split("|")]
+            if parts[0].isdigit():
+                modules.append((parts[2].strip(), int(parts[0]), int(parts[1])))
+        else:
+            other.append(line)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python -X importtime {' '.join(argv_after_python)} exited {proc.returncode}:\n"
+                           + "\n".join(other))
+    return modules, "\n".join(other)
+
+
+def forbidden_imports(modules: list[tuple[str, int, int]],
+                      roots=("boto3", "botocore", "prompt_toolkit")) -> list[str]:
+    names = {m[0] for m in modules}
+    return sorted(r for r in roots if r in names or any(n.startswith(r + ".") for n in names))
+
+
+# --------------------------------------------------------------------------- printing
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def mib(nbytes: float) -> str:
+    return f"{nbytes / MIB:.1f} MiB"
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
+    cells = [headers] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for r in cells[1:]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    sys.stdout.flush()
+
+
+def machine_line() -> str:
+    load = os.getloadavg()
+    return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} CPUs  load {load[0]:.2f} {load[1]:.2f} "
+            f"{load[2]:.2f}  Python {sys.version.split()[0]}  "
+            f"timer: {'hyperfine' if have_hyperfine() else 'subprocess+perf_counter'}")
+
+
+def note(text: str) -> None:
+    print(text, flush=True)
