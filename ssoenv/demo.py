@@ -200,6 +200,8 @@ class Demo:
         if shell == "fish":
             conf = self.home / ".config" / "fish"
             conf.mkdir(parents=True, exist_ok=True)
+            # Else fish's first start leaves a man-page parser running in the background.
+            (self.home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
             (conf / "config.fish").write_text(
                 "# ssoenv demo: nothing of yours is loaded in this shell.\n"
                 "set -g fish_greeting\n"
@@ -229,7 +231,7 @@ class Demo:
             "",
             f"  1. {pick}:",
             "     the prompt now shows the account, the role and the time left",
-            "  2. ssoenv exec -- env | grep AWS_     one command as another account: ssoenv exec root -- ...",
+            "  2. ssoenv exec -- env | grep AWS_     run one command as that account/role",
             "  3. ssoenv list                        every account and role",
             "  4. exit (or Ctrl-D) to leave: the emulator stops, the files go",
             "",
