@@ -110,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("", file=sys.stderr)
+    except KeyboardInterrupt:  # Esc in the picker too: silent, nothing changed
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `ssoenv list | head`): not our error.
@@ -120,3 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return ExitStatus.OK
+    except Exception as exc:  # a bug: say so in one line; the traceback only with --debug
+        if debug:
+            raise
+        print(f"ssoenv: internal error ({type(exc).__name__}); run with --debug for details",
+              file=sys.stderr)
+        return ExitStatus.ERROR

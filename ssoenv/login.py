@@ -344,6 +344,8 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
 
 
 def login_command(session: SsoSession) -> str:
+    import shlex
+
     if session.legacy:
-        return f"ssoenv login --profile {session.name}"
-    return f"ssoenv login --sso-session {session.name}"
+        return f"ssoenv login --profile {shlex.quote(session.name)}"
+    return f"ssoenv login --sso-session {shlex.quote(session.name)}"
