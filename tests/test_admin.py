@@ -175,6 +175,18 @@ def test_delegate_validates_account_id_before_any_call(aws, capsys, monkeypatch,
         assert "12 digits" in err
 
 
+@pytest.mark.parametrize("argv", [("delegate", "111122223333"), ("undelegate", "111122223333"),
+                                  ("session-duration", "Admin", "8h")])
+def test_no_terminal_refusal_comes_before_any_call(aws, capsys, monkeypatch, argv):
+    from ssoenv import identity
+
+    def no_call(*_a, **_k):
+        raise AssertionError("no AWS call may happen")
+    monkeypatch.setattr(identity, "admin_client", no_call)
+    rc, out, err = cli(capsys, "admin", *argv)
+    assert rc == 2 and "--yes" in err
+
+
 def test_delegate_with_yes_registers(org, capsys):
     rc, out, err = cli(capsys, "admin", "delegate", org["dev"], "--yes")
     assert rc == 0, err
@@ -326,6 +338,12 @@ def test_delegated_json(org, capsys):
     [entry] = json.loads(out)
     assert list(entry) == ["account_id", "name", "email", "delegated_at"]
     assert entry["account_id"] == org["dev"] and entry["name"] == "dev" and entry["email"] == "dev@example.com"
+    # moto accepts a second one (IAM Identity Center would not): the list is sorted by account id.
+    org["client"].deregister_delegated_administrator(AccountId=org["dev"], ServicePrincipal=SSO)
+    for account in sorted((org["dev"], org["prod"]), reverse=True):
+        org["client"].register_delegated_administrator(AccountId=account, ServicePrincipal=SSO)
+    rc, out, err = cli(capsys, "admin", "delegated", "--json")
+    assert [e["account_id"] for e in json.loads(out)] == sorted((org["dev"], org["prod"]))
 
 
 def test_delegated_none_prints_nothing_on_stdout(org, capsys):
