@@ -48,12 +48,13 @@ __ssoenv_render() {
         profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || \builtin return 0 ;;
         credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || \builtin return 0 ;;
     esac
-    \builtin local text=${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}
+    # Quoted: after \builtin, `local` takes its arguments as plain words (split, globbed).
+    \builtin local text="${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}"
     \builtin local left='' colour=''
     text=${text//[[:cntrl:]]/?}
     if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[!0-9]* ]]; then
         __ssoenv_now
-        \builtin local -i d=$((SSOENV_EXPIRES - __ssoenv_t))
+        \builtin local -i d="$((SSOENV_EXPIRES - __ssoenv_t))"
         if ((d <= 0)); then
             left=expired colour=31
         elif ((d < 60)); then
@@ -110,7 +111,7 @@ __ssoenv_due() {
 }
 
 __ssoenv_hook() {
-    \builtin local __ssoenv_ret=$?
+    \builtin local __ssoenv_ret="$?"
     __ssoenv_now
     if __ssoenv_due && ((__ssoenv_t >= __ssoenv_retry_at)); then
         __ssoenv_renew
