@@ -160,7 +160,11 @@ def _aws_cli_login(aws: str, session) -> None:
     if not login.browser_available():
         argv.append("--no-browser")
     # Our stdout is what the shell evals: the CLI's chatter goes to stderr.
-    status = subprocess.call(argv, stdout=sys.stderr)
+    try:
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        stderr_fd = 2
+    status = subprocess.call(argv, stdout=stderr_fd)
     if status != 0:
         raise SsoenvError(f"`aws sso login` failed with exit status {status}")
 
