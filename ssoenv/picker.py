@@ -65,10 +65,10 @@ def _pick_fzf(lines: list[str], query: str) -> int | None:
 
 def _pick_prompt_toolkit(lines: list[str], query: str) -> int | None:
     from prompt_toolkit import prompt
-    from prompt_toolkit.completion import FuzzyWordCompleter
+    from prompt_toolkit.completion import FuzzyCompleter, WordCompleter
 
     stripped = [line.strip() for line in lines]
-    completer = FuzzyWordCompleter(stripped, sentence=True)
+    completer = FuzzyCompleter(WordCompleter(stripped, sentence=True))
     try:
         answer = prompt("aws> ", default=query, completer=completer, complete_while_typing=True)
     except EOFError:

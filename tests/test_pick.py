@@ -1,0 +1,77 @@
+"""ssoenv pick on a real terminal (pexpect): fzf and the prompt_toolkit fallback."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pexpect
+import pytest
+
+
+def spawn_pick(*args, env_extra=None):
+    env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
+    return pexpect.spawn(sys.executable, ["-m", "ssoenv", "pick", "--shell", "bash", *args], env=env,
+                         encoding="utf-8", timeout=30, dimensions=(30, 120))
+
+
+def wait_for(child, text):
+    """Wait for `text`, answering fzf's cursor-position queries (pexpect is no terminal)."""
+    while child.expect_exact(["\x1b[6n", text]) == 0:
+        child.send("\x1b[1;1R")
+
+
+def finish(child):
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before
+
+
+def test_fzf_query_and_enter_prints_statements(synced):
+    child = spawn_pick("member read")
+    wait_for(child, "222222222222")
+    child.send("\r")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "export SSOENV_ACCOUNT_ID='222222222222';" in output
+    assert "export SSOENV_ROLE='ReadOnlyAccess';" in output
+
+
+def test_fzf_escape_prints_nothing_and_exits_130(synced):
+    child = spawn_pick()
+    wait_for(child, "RootAccount")
+    child.send("\x1b")
+    status, output = finish(child)
+    assert status == 130
+    assert "export" not in output and "unset" not in output
+
+
+def test_none_entry_clears(synced):
+    child = spawn_pick("none clear")
+    wait_for(child, "identity of this shell")
+    child.send("\r")
+    status, output = finish(child)
+    assert status == 0 and "unset SSOENV_ACCOUNT_ID;" in output and "export" not in output
+
+
+def test_builtin_picker_fallback(synced):
+    child = spawn_pick(env_extra={"SSOENV_PICKER": "builtin"})
+    child.expect("aws>")
+    child.send("RootAccount 111111111111 AdministratorAccess")
+    child.send("\r")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "export SSOENV_ROLE='AdministratorAccess';" in output
+
+
+def test_builtin_picker_ctrl_c(synced):
+    child = spawn_pick(env_extra={"SSOENV_PICKER": "builtin"})
+    child.expect("aws>")
+    child.sendcontrol("c")
+    status, output = finish(child)
+    assert status == 130 and "export" not in output
+
+
+def test_pick_with_nothing_to_pick(aws_config, emulator, run):
+    status, out, err = run("pick", "--shell", "bash")
+    assert status == 1 and out == "" and "ssoenv login" in err
