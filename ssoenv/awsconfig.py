@@ -9,8 +9,8 @@ asked to and the block between its own markers (see `replace_managed_block`).
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import os
+from collections import namedtuple
 from pathlib import Path
 
 from ssoenv import paths
@@ -21,15 +21,15 @@ BLOCK_BEGIN = "# BEGIN ssoenv managed profiles: edits inside this block are repl
 BLOCK_END = "# END ssoenv managed profiles"
 
 
-@dataclasses.dataclass(frozen=True)
-class SsoSession:
-    """What a login needs: an sso-session, or a legacy profile's start URL."""
+# (namedtuples, not dataclasses: importing dataclasses costs the hot paths ~4 ms)
+class SsoSession(namedtuple("SsoSession", "name start_url region scopes legacy", defaults=((), False))):
+    """What a login needs: an sso-session, or a legacy profile's start URL.
 
-    name: str  # sso-session name; for legacy profiles, the profile name
-    start_url: str
-    region: str
-    scopes: tuple[str, ...] = ()
-    legacy: bool = False  # token cache keyed by start URL, no refresh tokens
+    `name` is the sso-session name (for legacy profiles, the profile name); `legacy`
+    means the token cache is keyed by start URL and there are no refresh tokens.
+    """
+
+    __slots__ = ()
 
     @property
     def cache_key(self) -> str:
@@ -40,10 +40,8 @@ class SsoSession:
         return f"profile {self.name}" if self.legacy else self.name
 
 
-@dataclasses.dataclass(frozen=True)
-class Profile:
-    name: str
-    values: dict
+class Profile(namedtuple("Profile", "name values")):
+    __slots__ = ()
 
     @property
     def sso_session(self) -> str | None:
@@ -66,11 +64,9 @@ class Profile:
         return "sso_account_id" in self.values or "sso_role_name" in self.values
 
 
-@dataclasses.dataclass
 class AwsConfig:
-    path: Path
-    sessions: dict[str, SsoSession]
-    profiles: dict[str, Profile]
+    def __init__(self, path: Path, sessions: dict[str, SsoSession], profiles: dict[str, Profile]):
+        self.path, self.sessions, self.profiles = path, sessions, profiles
 
     def session(self, name: str) -> SsoSession:
         try:

@@ -12,16 +12,15 @@ import datetime as dt
 import errno
 import fcntl
 import json
-import logging
 import os
 import stat
 import time
 from pathlib import Path
-from typing import Any, Iterator
 
 from ssoenv.errors import SsoenvError
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 

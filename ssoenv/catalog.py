@@ -7,28 +7,25 @@ is older than the TTL they use it at once and start one background `ssoenv sync`
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import os
 import sys
 import time
+from collections import namedtuple
 
 from ssoenv import cache, paths
 from ssoenv.awsconfig import AwsConfig
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CATALOG_VERSION = 1
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Entry:
-    sso_session: str
-    account_id: str
-    account_name: str
-    role: str
-    profile: str | None = None
-    region: str | None = None
+class Entry(namedtuple("Entry", "sso_session account_id account_name role profile region",
+                       defaults=(None, None))):
+    """One account x role (and its profile, if the config has one)."""
+
+    __slots__ = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -105,7 +102,7 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
             extra.append(Entry(session, profile.account_id, names.get(profile.account_id, ""),
                                profile.role_name, profile.name, profile.region))
     regions = {p.name: p.region for p in config.profiles.values()}
-    merged = [dataclasses.replace(e, profile=by_key[e.key], region=regions.get(by_key[e.key]))
+    merged = [e._replace(profile=by_key[e.key], region=regions.get(by_key[e.key]))
               if e.key in by_key else e for e in result]
     return merged + extra
 

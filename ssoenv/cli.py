@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 
@@ -38,8 +37,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("ssoenv.commands.demo", "try ssoenv in a throwaway shell against a local emulator"),
     "doctor": ("ssoenv.commands.doctor", "check the setup and say what to fix"),
 }
-
-log = logging.getLogger("ssoenv")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +70,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
 
 def setup_logging(verbose: int, debug: bool) -> None:
+    """-v: info, -vv/--debug: debug, on stderr. Without them `logging` is not even
+    imported (warnings still reach stderr through logging's last-resort handler)."""
+    if not verbose and not debug:
+        return
+    import logging
+
+    log = logging.getLogger("ssoenv")
     level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("ssoenv: %(message)s"))

@@ -8,14 +8,14 @@ seconds remain; a 401 from the portal renews the token once and retries.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from ssoenv import cache, paths
 from ssoenv.awsconfig import AwsConfig, SsoSession
 from ssoenv.catalog import Entry
 from ssoenv.errors import SsoenvError
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MIN_VALID = 5 * 60
 

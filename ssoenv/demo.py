@@ -313,8 +313,8 @@ def _run(*, shell: str | None, accounts: int, command: str | None, no_shell: boo
             status = _wait(proc)
         finally:
             _reap(proc)
-        print("ssoenv demo: done; the emulator is stopped and its files are gone", file=sys.stderr)
-        return status
+    print("ssoenv demo: done; the emulator is stopped and its files are gone", file=sys.stderr)
+    return status
 
 
 def _sleep_forever() -> None:

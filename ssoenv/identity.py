@@ -8,7 +8,6 @@ puts a token or secret in a message.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any, Iterator
 
@@ -24,8 +23,9 @@ from botocore.exceptions import (
 )
 
 from ssoenv.errors import ExitStatus, SsoenvError
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OIDC_GRANT_DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_GRANT_CODE = "authorization_code"

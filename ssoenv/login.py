@@ -12,27 +12,17 @@ race, one CreateToken (or one browser flow) happens and the others use its resul
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import html
-import logging
 import os
-import queue
-import secrets
-import shutil
-import subprocess
 import sys
-import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from ssoenv import cache, paths, settings
 from ssoenv.awsconfig import SsoSession
 from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 REFRESH_WINDOW = 15 * 60  # renew when fewer seconds than this remain (botocore's advisory window)
 REGISTRATION_MARGIN = 15 * 60  # reuse a client registration while more than this remains
@@ -177,37 +167,57 @@ def device_code_flow(session: SsoSession, registration: dict, *, open_browser: b
         time.sleep(interval)
 
 
-class _CallbackHandler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
-        parsed = urllib.parse.urlsplit(self.path)
-        if parsed.path != "/oauth/callback":
-            self.send_error(404)
-            return
-        params = dict(urllib.parse.parse_qsl(parsed.query))
-        self.server.results.put(params)  # type: ignore[attr-defined]
-        ok = "code" in params
-        body = ("<!doctype html><title>ssoenv</title><p>"
-                + html.escape("Logged in. You can close this window." if ok
-                              else "Login failed: " + params.get("error", "unknown error"))
-                + "</p>").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def _callback_server():
+    """A one-shot HTTP listener on 127.0.0.1 for the authorization-code redirect.
 
-    def log_message(self, *args):  # keep stderr for the user
-        pass
+    (Built on demand: http.server is not worth importing on the paths that never log in.)
+    """
+    import html
+    import queue
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class _CallbackHandler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            parsed = urllib.parse.urlsplit(self.path)
+            if parsed.path != "/oauth/callback":
+                self.send_error(404)
+                return
+            params = dict(urllib.parse.parse_qsl(parsed.query))
+            self.server.results.put(params)  # type: ignore[attr-defined]
+            ok = "code" in params
+            body = ("<!doctype html><title>ssoenv</title><p>"
+                    + html.escape("Logged in. You can close this window." if ok
+                                  else "Login failed: " + params.get("error", "unknown error"))
+                    + "</p>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep stderr for the user
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
+    server.results = queue.Queue()  # type: ignore[attr-defined]
+    return server
 
 
 def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
+    import base64
+    import hashlib
+    import queue
+    import secrets
+    import threading
+    import urllib.parse
+
     from ssoenv import identity
 
     verifier = secrets.token_urlsafe(64)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(32)
-    server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
-    server.results = queue.Queue()  # type: ignore[attr-defined]
+    server = _callback_server()
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/oauth/callback"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
@@ -246,6 +256,9 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
 
 def aws_cli_login(session: SsoSession) -> None:
     """Delegate to `aws sso login` (the AWS CLI v2 writes the same cache)."""
+    import shutil
+    import subprocess
+
     aws = shutil.which("aws")
     if not aws:
         raise SsoenvError("`aws` is not on PATH; install the AWS CLI v2 or drop --via-aws-cli")

@@ -7,7 +7,6 @@ so ours must too for one login to serve every tool.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -72,7 +71,11 @@ def session_lock_file(session_key: str) -> Path:
 
 
 def _sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    try:  # the builtin module: hashlib would load OpenSSL, ~2 ms on every start
+        from _sha1 import sha1
+    except ImportError:
+        from hashlib import sha1
+    return sha1(text.encode("utf-8")).hexdigest()
 
 
 def token_cache_file(cache_key: str) -> Path:

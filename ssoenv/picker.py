@@ -3,18 +3,20 @@ prompt with fuzzy completion. Esc and Ctrl-C raise KeyboardInterrupt."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 from ssoenv.catalog import Entry
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 NONE_LABEL = "(none: clear the AWS identity of this shell)"
 
 
 def _clean(text: str) -> str:
     # One entry per line, and nothing in a name may drive the terminal.
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 

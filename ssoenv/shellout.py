@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, Mapping, Sequence
 
 SHELLS = ("bash", "zsh", "fish")
 EXPORT_FORMATS = ("env", "env-no-export", "fish", "powershell", "windows-cmd", "process", "json")

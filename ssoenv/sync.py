@@ -9,7 +9,6 @@ large organisation does not fail on throttling.
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import sys
 import threading
 import time
@@ -17,8 +16,9 @@ import time
 from ssoenv import cache, catalog, login, paths, settings
 from ssoenv.awsconfig import AwsConfig, SsoSession
 from ssoenv.errors import SsoenvError
+from ssoenv.log import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class _Progress:

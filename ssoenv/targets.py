@@ -92,11 +92,13 @@ def active(entries: list[Entry] | None = None) -> tuple[str, str, str] | None:
     return None
 
 
-def select(args, config, *, default_active: bool) -> Entry:
+def select(args, config, *, default_active: bool, need_name: bool = True) -> Entry:
     """The entry a command's TARGET/--account/--role arguments name.
 
     Without them, the shell's active entry (SSOENV_*), or the profile in
-    AWS_PROFILE, when `default_active`. The catalog is read only when needed.
+    AWS_PROFILE, when `default_active`. The catalog is read only when needed:
+    a profile, or an account id with a role, name their entry exactly, so
+    without `need_name` (the account's display name) `exec` never reads it.
     """
     target, account, role = getattr(args, "target", None), getattr(args, "account", None), getattr(args, "role", None)
     session = getattr(args, "sso_session", None)
@@ -115,11 +117,19 @@ def select(args, config, *, default_active: bool) -> Entry:
     if target is not None and target in config.profiles and not account and not role:
         p = config.profiles[target]
         if p.is_sso and p.account_id and p.role_name:
-            # A profile names its entry exactly; no catalog needed.
-            from ssoenv import catalog
-            name = next((e.account_name for e in catalog.cached_entries(p.sso_session)
-                         if e.account_id == p.account_id), "") if p.sso_session else ""
+            name = ""
+            if need_name and p.sso_session:
+                from ssoenv import catalog
+                name = next((e.account_name for e in catalog.cached_entries(p.sso_session)
+                             if e.account_id == p.account_id), "")
             return Entry(p.sso_session or p.name, p.account_id, name, p.role_name, p.name, p.region)
+    if not need_name and account and role and ACCOUNT_ID.match(account) and not target:
+        from ssoenv import awsconfig
+        (sso,) = awsconfig.choose_sessions(config, session=session)
+        profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
+                        and (p.sso_session or p.name) == sso.name), None)
+        return Entry(sso.name, account, "", role, profile.name if profile else None,
+                     profile.region if profile else None)
     from ssoenv import catalog
     entries = catalog.entries(config, catalog.load_fresh(config))
     try:

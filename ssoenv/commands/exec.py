@@ -25,7 +25,7 @@ def run(args) -> int:
     if not args.command_argv:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True)
+    entry = targets.select(args, config, default_active=True, need_name=False)
     credentials = creds.get(config, entry)
     region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))

@@ -28,7 +28,9 @@ def run(args) -> int:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
     if args.json:
-        sys.stdout.write(json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False) + "\n")
+        # One object per line: readable, and the C encoder does the work.
+        body = ",\n".join(json.dumps(e.as_json(), ensure_ascii=False) for e in entries)
+        sys.stdout.write(f"[\n{body}\n]\n" if entries else "[]\n")
         return 0
     if not entries:
         print("ssoenv: no accounts yet; run `ssoenv sync` (after `ssoenv login`)", file=sys.stderr)
@@ -52,4 +54,6 @@ def run(args) -> int:
 
 def _printable(text: str) -> str:
     # Names come from the network: never let one move the cursor or forge a row.
-    return "".join(ch if ch.isprintable() and ch != "\t" else "?" for ch in text)
+    if text.isprintable():  # the common case; a tab is not printable either
+        return text
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

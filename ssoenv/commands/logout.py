@@ -12,13 +12,13 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import logging
     import sys
 
     from ssoenv import awsconfig, cache, catalog, login, paths
     from ssoenv.errors import SsoenvError
+    from ssoenv.log import get_logger
 
-    log = logging.getLogger(__name__)
+    log = get_logger(__name__)
     config = awsconfig.load()
     sessions = awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile,
                                          all_sessions=args.all) if (config.sessions or not args.all) else []
