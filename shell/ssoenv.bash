@@ -51,9 +51,9 @@ __ssoenv_render() {
     # Quoted: after \builtin, `local` takes its arguments as plain words (split, globbed).
     \builtin local text="${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}"
     \builtin local left='' colour=''
-    text=${text//[[:cntrl:]]/?}
+    [[ $text != *[[:cntrl:]]* ]] || text=${text//[[:cntrl:]]/?}
     if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[!0-9]* ]]; then
-        __ssoenv_now
+        if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
         \builtin local -i d="$((SSOENV_EXPIRES - __ssoenv_t))"
         if ((d <= 0)); then
             left=expired colour=31
@@ -112,12 +112,14 @@ __ssoenv_due() {
 
 __ssoenv_hook() {
     \builtin local __ssoenv_ret="$?"
-    __ssoenv_now
-    if __ssoenv_due && ((__ssoenv_t >= __ssoenv_retry_at)); then
-        __ssoenv_renew
-        __ssoenv_now
-        # Still due (failed, or nothing newer yet): not again for a minute.
-        if __ssoenv_due; then __ssoenv_retry_at=$((__ssoenv_t + 60)); fi
+    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} ]]; then
+        if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
+        if ((__ssoenv_t >= __ssoenv_retry_at)) && __ssoenv_due; then
+            __ssoenv_renew
+            __ssoenv_now
+            # Still due (failed, or nothing newer yet): not again for a minute.
+            if __ssoenv_due; then __ssoenv_retry_at=$((__ssoenv_t + 60)); fi
+        fi
     fi
     __ssoenv_render
     \builtin return "$__ssoenv_ret"

@@ -22,7 +22,6 @@ set -g __ssoenv_token_errors __SSOENV_TOKEN_ERRORS__
 # ... and when exported credentials have expired (credentials mode only).
 set -g __ssoenv_credential_errors __SSOENV_CREDENTIAL_ERRORS__
 
-set -g __ssoenv_t 0
 set -q __ssoenv_retry_at; or set -g __ssoenv_retry_at 0
 set -q __ssoenv_warned; or set -g __ssoenv_warned ''
 set -q __ssoenv_wrapped; or set -g __ssoenv_wrapped
@@ -30,32 +29,29 @@ set -q __ssoenv_wrapped; or set -g __ssoenv_wrapped
 # --- the time, without a process ------------------------------------------------
 # fish has no $EPOCHSECONDS. `path mtime` (a builtin since fish 3.5) tells a
 # file's mtime and, with --relative, the seconds since then: their sum is now.
-# The reference is fish's own data directory, which changes only on upgrades.
+# The reference is fish's own data directory (it changes only on upgrades; both
+# are read each time, so even then the sum stays right). A command substitution
+# is the main cost here, even of a builtin: the code keeps them few.
 
 if contains -- path (builtin -n)
     set -g __ssoenv_clock $__fish_data_dir
     if not path mtime -q -- $__ssoenv_clock
         set __ssoenv_clock /
     end
-    function __ssoenv_now
-        set -g __ssoenv_t (math (path mtime -- $__ssoenv_clock) + (path mtime --relative -- $__ssoenv_clock))
+    function __ssoenv_left --description 'seconds until $SSOENV_EXPIRES, into $__ssoenv_d'
+        set -g __ssoenv_d (math $SSOENV_EXPIRES - (path mtime -- $__ssoenv_clock) - (path mtime --relative -- $__ssoenv_clock))
     end
 else
-    function __ssoenv_now
+    function __ssoenv_left --description 'seconds until $SSOENV_EXPIRES, into $__ssoenv_d'
         # fish < 3.5: one `date` per prompt, and only while a switch is active.
-        set -g __ssoenv_t (command date +%s)
+        set -g __ssoenv_d (math $SSOENV_EXPIRES - (command date +%s))
     end
 end
 
 # --- the prompt segment: no process, no file ------------------------------------
 
-function __ssoenv_valid_expiry
-    set -q SSOENV_ACCOUNT_ID[1]; and test -n "$SSOENV_ACCOUNT_ID"
-    and set -q SSOENV_EXPIRES[1]; and string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"
-end
-
 function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOUNT/ROLE TIME-LEFT'
-    set -q SSOENV_ACCOUNT_ID[1]; and test -n "$SSOENV_ACCOUNT_ID"; or return 0
+    test -n "$SSOENV_ACCOUNT_ID"; or return 0
     # Only while the switch is still in effect.
     switch "$SSOENV_MODE"
         case profile
@@ -63,44 +59,40 @@ function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOU
         case credentials
             test -n "$AWS_ACCESS_KEY_ID"; or return 0
     end
-    set -l name $SSOENV_ACCOUNT_ID
+    set -l text $SSOENV_ACCOUNT_ID/$SSOENV_ROLE
     if test -n "$SSOENV_ACCOUNT_NAME"
-        set name $SSOENV_ACCOUNT_NAME
+        set text $SSOENV_ACCOUNT_NAME/$SSOENV_ROLE
     else if test -n "$SSOENV_PROFILE"
-        set name $SSOENV_PROFILE
+        set text $SSOENV_PROFILE/$SSOENV_ROLE
     end
-    set -l text (string replace -ra '[[:cntrl:]]' '?' -- "$name/$SSOENV_ROLE")
-    set -l left
-    set -l colour
-    if __ssoenv_valid_expiry
-        __ssoenv_now
-        set -l d (math $SSOENV_EXPIRES - $__ssoenv_t)
-        if test $d -le 0
-            set left expired
-            set colour red
-        else if test $d -lt 60
-            set left {$d}s!
-            set colour yellow
-        else if test $d -lt 600
-            set left (math -s0 "floor($d / 60)")m!
-            set colour yellow
-        else if test $d -lt 3600
-            set left (math -s0 "floor($d / 60)")m
-        else
-            set left (printf '%dh%02dm' (math -s0 "floor($d / 3600)") (math -s0 "floor($d % 3600 / 60)"))
-        end
+    if string match -qr '[[:cntrl:]]' -- "$text"
+        set text (string replace -ra '[[:cntrl:]]' '?' -- "$text")
     end
     printf '%s' "aws:$text"
-    if test -n "$left"
+    string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"; or return 0
+    __ssoenv_left
+    set -l d $__ssoenv_d
+    set -l colour
+    test "$SSOENV_PROMPT_COLOR" != 0; and set colour 1
+    if test $d -ge 3600
+        printf ' %dh%02dm' (math -s0 $d / 3600) (math -s0 $d % 3600 / 60)
+    else if test $d -ge 600
+        printf ' %dm' (math -s0 $d / 60)
+    else
         printf ' '
-        if test -n "$colour"; and test "$SSOENV_PROMPT_COLOR" != 0
-            set_color $colour
-            printf '%s' $left
-            set_color normal
-        else
-            printf '%s' $left
+        if test -n "$colour"
+            test $d -le 0; and set_color red; or set_color yellow
         end
+        if test $d -le 0
+            printf expired
+        else if test $d -lt 60
+            printf '%ds!' $d
+        else
+            printf '%dm!' (math -s0 $d / 60)
+        end
+        test -n "$colour"; and set_color normal
     end
+    return 0
 end
 
 # --- before each prompt: renew near expiry --------------------------------------
@@ -127,23 +119,22 @@ end
 function __ssoenv_due
     # Credentials are renewed 5 min ahead (like the CLI's cache); the SSO token
     # of profile mode 1 min ahead (the tools renew it themselves before that).
-    __ssoenv_valid_expiry; or return 1
+    test -n "$SSOENV_ACCOUNT_ID"; and string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"; or return 1
+    __ssoenv_left
     set -l ahead 60
     test "$SSOENV_MODE" = credentials; and set ahead 300
-    test $__ssoenv_t -ge (math $SSOENV_EXPIRES - $ahead)
+    test $__ssoenv_d -le $ahead
 end
 
 function __ssoenv_on_prompt --on-event fish_prompt
     # fish keeps $status across event handlers.
-    __ssoenv_valid_expiry; or return 0
-    __ssoenv_now
-    if __ssoenv_due; and test $__ssoenv_t -ge $__ssoenv_retry_at
-        __ssoenv_renew
-        __ssoenv_now
+    __ssoenv_due; or return 0
+    set -l now (math $SSOENV_EXPIRES - $__ssoenv_d)
+    test $now -ge $__ssoenv_retry_at; or return 0
+    __ssoenv_renew
+    if __ssoenv_due
         # Still due (failed, or nothing newer yet): not again for a minute.
-        if __ssoenv_due
-            set -g __ssoenv_retry_at (math $__ssoenv_t + 60)
-        end
+        set -g __ssoenv_retry_at (math $now + 60)
     end
 end
 
@@ -189,9 +180,9 @@ function __ssoenv_wrap
         command $argv
         return $status
     end
-    if __ssoenv_valid_expiry
-        __ssoenv_now
-        if test $__ssoenv_t -ge (math $SSOENV_EXPIRES - 60)
+    if test -n "$SSOENV_ACCOUNT_ID"; and string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"
+        __ssoenv_left
+        if test $__ssoenv_d -le 60
             # The shell's identity expired while it sat idle: renew it first.
             __ssoenv_recover --preflight -- $argv
         end

@@ -44,25 +44,35 @@ __ssoenv_now() {
     fi
 }
 
-# --- the prompt segment: no process, no file ------------------------------------
+# --- before each prompt: renew near expiry, then the segment; no process, no file
+#
+# One function does it all: a zsh function call costs more than the work here.
+# With --no-renew (ssoenv_prompt, the widget) it only computes the segment.
 
-__ssoenv_render() {
+__ssoenv_precmd() {
+    local -i __ssoenv_ret=$?
     \builtin emulate -L zsh
-    SSOENV_PROMPT_SEGMENT=''
-    if [[ -n ${SSOENV_PROMPT_PSVAR-} && $SSOENV_PROMPT_PSVAR == [1-9] ]]; then
-        psvar[SSOENV_PROMPT_PSVAR]=''
+    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} ]]; then
+        if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
+        if [[ $1 != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
+            __ssoenv_renew
+            __ssoenv_now
+            # Still due (failed, or nothing newer yet): not again for a minute.
+            if __ssoenv_due; then __ssoenv_retry_at=$(( __ssoenv_t + 60 )); fi
+        fi
     fi
-    [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return 0
+    SSOENV_PROMPT_SEGMENT=''
+    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
+    [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return __ssoenv_ret
     # Only while the switch is still in effect.
     case ${SSOENV_MODE-} in
-        (profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || return 0 ;;
-        (credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || return 0 ;;
+        (profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || return __ssoenv_ret ;;
+        (credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || return __ssoenv_ret ;;
     esac
     local text=${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}
     local left='' colour=''
-    text=${text//[[:cntrl:]]/?}
+    [[ $text != *[[:cntrl:]]* ]] || text=${text//[[:cntrl:]]/?}
     if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]]; then
-        __ssoenv_now
         local -i d=$(( SSOENV_EXPIRES - __ssoenv_t ))
         if (( d <= 0 )); then
             left=expired colour=red
@@ -76,22 +86,24 @@ __ssoenv_render() {
             \builtin printf -v left '%dh%02dm' $(( d / 3600 )) $(( d % 3600 / 60 ))
         fi
     fi
-    if [[ -n ${SSOENV_PROMPT_PSVAR-} && $SSOENV_PROMPT_PSVAR == [1-9] ]]; then
-        psvar[SSOENV_PROMPT_PSVAR]="aws:$text${left:+ $left}"
-    fi
-    text=${text//\%/%%}  # prompt expansion must show a % as it is
+    # psvar[N] for %Nv: shown as is, no prompt expansion, no colour
+    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]="aws:$text${left:+ $left}"
+    [[ $text != *%* ]] || text=${text//\%/%%}  # prompt expansion must show a % as it is
     if [[ -n $colour && ${SSOENV_PROMPT_COLOR-1} != 0 ]]; then
         left="%F{$colour}$left%f"
     fi
     SSOENV_PROMPT_SEGMENT="aws:$text${left:+ $left}"
+    return __ssoenv_ret
+}
+
+__ssoenv_render() {
+    __ssoenv_precmd --no-renew
 }
 
 ssoenv_prompt() {
-    __ssoenv_render
+    __ssoenv_precmd --no-renew
     \builtin print -rn -- "$SSOENV_PROMPT_SEGMENT"
 }
-
-# --- before each prompt: renew near expiry, then the segment --------------------
 
 __ssoenv_renew() {
     # `ssoenv use --renew` in place: one process, never a login, one line on failure.
@@ -120,20 +132,6 @@ __ssoenv_due() {
     local -i ahead=60
     [[ ${SSOENV_MODE-} == credentials ]] && ahead=300
     (( __ssoenv_t >= SSOENV_EXPIRES - ahead ))
-}
-
-__ssoenv_precmd() {
-    local -i __ssoenv_ret=$?
-    \builtin emulate -L zsh
-    __ssoenv_now
-    if __ssoenv_due && (( __ssoenv_t >= __ssoenv_retry_at )); then
-        __ssoenv_renew
-        __ssoenv_now
-        # Still due (failed, or nothing newer yet): not again for a minute.
-        if __ssoenv_due; then __ssoenv_retry_at=$(( __ssoenv_t + 60 )); fi
-    fi
-    __ssoenv_render
-    return __ssoenv_ret
 }
 
 typeset -ga precmd_functions
