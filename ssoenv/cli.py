@@ -72,9 +72,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def setup_logging(verbose: int, debug: bool) -> None:
     """-v: info, -vv/--debug: debug, on stderr. Without them `logging` is not even
     imported (warnings still reach stderr through logging's last-resort handler)."""
-    if not verbose and not debug:
+    if not verbose and not debug and "logging" not in sys.modules:
         return
-    import logging
+    import logging  # already imported: (re)bind the handler to this run's stderr
 
     log = logging.getLogger("ssoenv")
     level = logging.DEBUG if debug or verbose >= 2 else logging.INFO if verbose else logging.WARNING
