@@ -591,3 +591,21 @@ def test_wrapper_renews_an_expired_shell_before_running(shell, tool_env, snippet
     assert "status=0\nrecovered=yes\n" in out.stdout, out.stderr
     assert _log(tmp_path) == [f"recover --shell {shell} --preflight -- fake-tool ls"]
     assert _runs(tmp_path) == 1
+
+
+def test_zsh_psvar_for_prompts_without_prompt_subst(env):
+    """SSOENV_PROMPT_PSVAR=N: psvar[N] holds the plain segment; %Nv shows it as is."""
+    now = int(time.time())
+    script = f"""
+SSOENV_PROMPT_PSVAR=3
+{SOURCE['zsh']}
+export SSOENV_ACCOUNT_ID=1 SSOENV_ACCOUNT_NAME='100% $(x)' SSOENV_ROLE=r SSOENV_MODE=credentials
+export AWS_ACCESS_KEY_ID=k SSOENV_EXPIRES={now + 7 * 60 + 30}
+__ssoenv_precmd
+print -r -- "${{(%):-[%3v]}}"
+unset SSOENV_ACCOUNT_ID
+__ssoenv_precmd
+print -r -- "${{(%):-[%3v]}}"
+"""
+    out = sh("zsh", script, env)
+    assert out.stdout == "[aws:100% $(x)/r 7m!]\n[]\n", out.stderr
