@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from collections import namedtuple
 from pathlib import Path
 
@@ -172,13 +173,15 @@ def upsert_sso_session(name: str, start_url: str, region: str, scopes: list[str]
     values = {"sso_start_url": start_url, "sso_region": region}
     if scopes:
         values["sso_registration_scopes"] = ",".join(scopes)
-    section = f"sso-session {name}"
-    if f"[{section}]" not in old:
+    # The header as the user wrote it (spacing may differ): configupdater keys by it.
+    header = re.search(r"^\[(\s*sso-session\s+" + re.escape(name) + r"\s*)\]", old, re.MULTILINE)
+    if header is None:
         # A new section is appended as text: the user's bytes stay exactly as they were.
-        body = f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+        body = f"[sso-session {name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
         if not old:
             return old, body
         return old, old + ("\n" if old.endswith("\n") else "\n\n") + body
+    section = header.group(1)
     from configupdater import ConfigUpdater
 
     updater = ConfigUpdater(allow_no_value=True, strict=False)

@@ -38,9 +38,10 @@ _RETRIES = {"mode": "standard", "max_attempts": 8}
 class ApiError(SsoenvError):
     """An AWS API answered with an error `code`."""
 
-    def __init__(self, code: str, message: str, exit_status: int = ExitStatus.ERROR):
+    def __init__(self, code: str, message: str, exit_status: int = ExitStatus.ERROR, reason: str = ""):
         super().__init__(message, exit_status)
         self.code = code
+        self.reason = reason  # e.g. ConstraintViolationException's Reason
 
 
 class Unauthorized(ApiError):
@@ -89,7 +90,7 @@ def _describe(exc: Exception, what: str) -> SsoenvError:
             return Unauthorized(code, f"{what} failed: the SSO token is expired or was revoked")
         if code == "ForbiddenException" or status == 403:
             return ApiError(code, f"{what} failed: access denied ({code})")
-        return ApiError(code, text)
+        return ApiError(code, text, reason=str(exc.response.get("Reason") or err.get("Reason") or ""))
     if isinstance(exc, EndpointConnectionError):
         return ApiError("EndpointConnectionError", f"{what} failed: cannot reach {exc.kwargs.get('endpoint_url')}")
     if isinstance(exc, BotoCoreError):

@@ -566,3 +566,17 @@ def test_session_duration_provisioning_timeout(sso, capsys, monkeypatch, async_p
     assert rc == 1
     assert "still in progress" in err and "describe-permission-set-provisioning-status" in err
     assert async_provisioning["polls"] >= 1
+
+
+def test_constraint_violation_reason_reaches_the_message():
+    """A real-AWS ConstraintViolation whose message says nothing useful is told by its Reason."""
+    from botocore.exceptions import ClientError
+
+    from ssoenv import identity
+    from ssoenv.commands.admin import _org_error
+
+    error = ClientError({"Error": {"Code": "ConstraintViolationException", "Message": "denied"},
+                         "Reason": "SERVICE_ACCESS_NOT_ENABLED"}, "RegisterDelegatedAdministrator")
+    api_error = identity._describe(error, "RegisterDelegatedAdministrator")
+    assert api_error.reason == "SERVICE_ACCESS_NOT_ENABLED"
+    assert "trusted access for IAM Identity Center is not enabled" in _org_error(api_error, "X").message

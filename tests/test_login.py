@@ -378,3 +378,15 @@ def test_secrets_never_reach_argv_or_messages(logged_in, run, monkeypatch):
     status, out, err = run("-v", "--debug", "refresh")
     for secret in (token["accessToken"], token["refreshToken"], token["clientSecret"]):
         assert secret not in err and secret not in out
+
+
+def test_configure_updates_a_header_written_with_odd_spacing(home, run):
+    path = home / ".aws" / "config"
+    path.parent.mkdir()
+    original = "[ sso-session  corp ]\nsso_start_url = https://old.awsapps.com/start\nsso_region = us-east-1\n# keep\n"
+    path.write_text(original)
+    status, _, err = run("configure", "--sso-session", "corp", "--start-url", "https://new.awsapps.com/start")
+    assert status == 0, err
+    text = path.read_text()
+    assert text.count("sso-session") == 1
+    assert "sso_start_url = https://new.awsapps.com/start" in text and "# keep" in text

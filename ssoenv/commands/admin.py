@@ -219,7 +219,7 @@ def _org_error(exc, op: str, account_id: str | None = None) -> SsoenvError:
     if code == "AccountNotRegisteredException":
         return SsoenvError(f"{acct} is not a delegated administrator for IAM Identity Center")
     if code == "ConstraintViolationException":
-        lowered = text.lower()
+        lowered = f"{getattr(exc, 'reason', '')} {text}".lower()
         if "service_access" in lowered or "service access" in lowered or "trusted access" in lowered:
             return SsoenvError(f"trusted access for IAM Identity Center is not enabled in the organization: "
                                f"run `{ENABLE_TRUSTED_ACCESS}` with the management account")
