@@ -140,7 +140,7 @@ def load(path: Path | None = None) -> AwsConfig:
 
 # --- round-trip edits --------------------------------------------------------------
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             return fh.read()
@@ -169,7 +169,7 @@ def upsert_sso_session(name: str, start_url: str, region: str, scopes: list[str]
                        path: Path | None = None) -> tuple[str, str]:
     """Add or update `[sso-session name]`; returns (old text, new text). Nothing written."""
     path = path or paths.aws_config_file()
-    old = _read_text(path)
+    old = read_text(path)
     values = {"sso_start_url": start_url, "sso_region": region}
     if scopes:
         values["sso_registration_scopes"] = ",".join(scopes)

@@ -71,7 +71,7 @@ def run(args) -> int:
 
     config = awsconfig.load()
     path = config.path
-    old = awsconfig._read_text(path)
+    old = awsconfig.read_text(path)
     try:
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
         parser.read_string(_outside_block(old))

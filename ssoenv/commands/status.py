@@ -9,6 +9,7 @@ def configure_parser(p) -> None:
 
 def run(args) -> int:
     import json
+    import os
     import sys
 
     from ssoenv import awsconfig, login
@@ -26,7 +27,7 @@ def run(args) -> int:
             "expires_at": token["expiresAt"] if token else None,
             "seconds_left": int(left) if token else None,
             "can_renew_silently": login.can_refresh(token),
-            "active": session.name == __import__("os").environ.get("SSOENV_SESSION"),
+            "active": session.name == os.environ.get("SSOENV_SESSION"),
         })
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
