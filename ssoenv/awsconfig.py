@@ -150,18 +150,26 @@ def read_text(path: Path) -> str:
         raise SsoenvError(f"{path} is not UTF-8 text; not editing it") from None
 
 
-def write_config_text(path: Path, text: str) -> Path | None:
-    """Back up the current file, then atomically replace it. Returns the backup path."""
-    from ssoenv.cache import atomic_write_bytes
+def write_config_text(path: Path, old: str, text: str) -> Path | None:
+    """Back up the current file, then atomically replace it. Returns the backup path.
 
-    backup = None
-    if path.exists():
-        backup = paths.backup_file(path)
-        mode = os.stat(path).st_mode & 0o777
-        atomic_write_bytes(backup, path.read_bytes(), mode=0o600)
-    else:
-        mode = 0o600
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+    A symlinked config (dotfile managers) is edited where it points. The edit is
+    refused if the file changed since `old` was read (another editor, another ssoenv).
+    """
+    from ssoenv.cache import atomic_write_bytes, file_lock
+
+    target = Path(os.path.realpath(path))
+    with file_lock(paths.lock_dir() / "aws-config.lock", timeout=30):
+        if read_text(target) != old:
+            raise SsoenvError(f"{path} changed while ssoenv was editing it; nothing written, run it again")
+        backup = None
+        if target.exists():
+            backup = paths.backup_file(path)
+            mode = os.stat(target).st_mode & 0o777
+            atomic_write_bytes(backup, target.read_bytes(), mode=0o600, private=False)
+        else:
+            mode = 0o600
+        atomic_write_bytes(target, text.encode("utf-8"), mode=mode, private=False)
     return backup
 
 

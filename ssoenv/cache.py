@@ -42,10 +42,15 @@ def ensure_private_dir(path: Path) -> None:
         os.chmod(path, 0o700)
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
-    ensure_private_dir(path.parent)
-    if path.is_symlink():
-        raise SsoenvError(f"refusing to write {path}: it is a symbolic link")
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: bool = True) -> None:
+    """Replace `path` atomically. `private` (caches, secrets): a 0700 directory, and
+    never through a symlink. Otherwise (the user's config) the directory is left as is."""
+    if private:
+        ensure_private_dir(path.parent)
+        if path.is_symlink():
+            raise SsoenvError(f"refusing to write {path}: it is a symbolic link")
+    else:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     import tempfile  # not on the hot read paths
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

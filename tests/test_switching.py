@@ -383,3 +383,45 @@ def test_populate_bad_template(synced, run, aws_config):
     status, _, err = run("populate", "--template", "{nope}")
     assert status == 2 and "bad --template" in err
     assert aws_config.read_text() == before
+
+
+def test_populate_edits_a_symlinked_config_where_it_points(synced, run, aws_config, tmp_path):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "aws-config"
+    real.write_text(aws_config.read_text())
+    aws_config.unlink()
+    aws_config.symlink_to(real)
+    status, _, err = run("populate")
+    assert status == 0, err
+    assert aws_config.is_symlink()  # the link stays a link
+    assert "[profile RootAccount-ReadOnlyAccess]" in real.read_text()
+
+
+def test_config_changed_during_an_edit_is_not_overwritten(home, aws_config):
+    from ssoenv import awsconfig
+    from ssoenv.errors import SsoenvError
+
+    old = aws_config.read_text()
+    aws_config.write_text(old + "# edited meanwhile\n")
+    with pytest.raises(SsoenvError, match="changed while ssoenv was editing it"):
+        awsconfig.write_config_text(aws_config, old, old + "[profile x]\n")
+    assert aws_config.read_text() == old + "# edited meanwhile\n"
+
+
+def test_stale_catalog_is_refreshed_in_the_background(synced, run):
+    import time
+
+    from ssoenv import catalog
+
+    data = catalog.load()
+    data["sessions"]["corp"]["fetched_at"] = 0
+    catalog.save(data)
+    synced.reset_calls()
+    status, out, _ = run("list", "--json")
+    assert status == 0 and len(json.loads(out)) == 4  # answered at once from the stale cache
+    deadline = time.time() + 30
+    while catalog.load()["sessions"]["corp"]["fetched_at"] == 0 and time.time() < deadline:
+        time.sleep(0.2)
+    assert catalog.load()["sessions"]["corp"]["fetched_at"] > 0
+    assert synced.calls()["ListAccounts"] == 1

@@ -83,7 +83,7 @@ def run(args) -> int:
     if new == old:
         print(f"ssoenv: [sso-session {values['name']}] is already up to date in {config.path}", file=sys.stderr)
         return 0
-    backup = awsconfig.write_config_text(config.path, new)
+    backup = awsconfig.write_config_text(config.path, old, new)
     print(f"ssoenv: wrote [sso-session {values['name']}] to {config.path}"
           + (f" (backup: {backup})" if backup else ""), file=sys.stderr)
     if "sso:account:access" not in scopes:

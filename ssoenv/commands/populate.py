@@ -140,7 +140,7 @@ def run(args) -> int:
     if new == old:
         print(f"ssoenv: {path} is up to date ({len(profiles)} profiles)", file=sys.stderr)
         return 0
-    backup = awsconfig.write_config_text(path, new)
+    backup = awsconfig.write_config_text(path, old, new)
     print(f"ssoenv: wrote {len(profiles)} profiles to {path} ({added} new, {removed} removed)"
           + (f"; backup: {backup}" if backup else ""), file=sys.stderr)
     return 0
