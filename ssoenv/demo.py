@@ -290,7 +290,7 @@ def _run(*, shell: str | None, accounts: int, command: str | None, no_shell: boo
             finally:
                 _reap(proc)
     if no_shell:
-        chosen = choose_shell(shell) if shell else "bash"
+        chosen = choose_shell(shell)
         with Demo(accounts) as demo:
             sys.stdout.write(demo.exports(chosen))
             sys.stdout.flush()

@@ -57,7 +57,9 @@ def configure_parser(p) -> None:
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command that failed (its --profile names the sso-session)")
     p.epilog = ("The sso-session is the one of the command's --profile, else of AWS_PROFILE, "
-                "else the shell's (SSOENV_SESSION), else the only one in the AWS config.")
+                "else the shell's (SSOENV_SESSION), else the only one in the AWS config. "
+                "A login (only with a terminal; else exit 3) uses `aws sso login` when the setting "
+                "login_via_aws_cli is true, or auto and an AWS CLI v2 is installed; else ssoenv's own.")
 
 
 def profile_in_argv(argv: list[str]) -> str | None:
