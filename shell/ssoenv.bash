@@ -90,12 +90,13 @@ __ssoenv_renew() {
         __ssoenv_warned=
     elif [[ $__ssoenv_warned != "$SSOENV_EXPIRES" ]]; then
         __ssoenv_warned=$SSOENV_EXPIRES
+        \builtin local who="${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-}"
+        who=${who//[[:cntrl:]]/?}  # a name from the network must not drive the terminal
         if ((status == 3)); then
-            \builtin printf 'ssoenv: cannot renew %s/%s without a login; run: ssoenv login\n' \
-                "${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}" "${SSOENV_ROLE-}" >&2
+            \builtin printf 'ssoenv: cannot renew %s without a login; run: ssoenv login\n' "$who" >&2
         elif ((status != 130)); then
-            \builtin printf 'ssoenv: cannot renew %s/%s (exit %s); see: ssoenv use --renew --shell bash\n' \
-                "${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}" "${SSOENV_ROLE-}" "$status" >&2
+            \builtin printf 'ssoenv: cannot renew %s (exit %s); see: ssoenv use --renew --shell bash\n' \
+                "$who" "$status" >&2
         fi
     fi
     \builtin return "$status"

@@ -116,10 +116,12 @@ __ssoenv_renew() {
         __ssoenv_warned=''
     elif [[ $__ssoenv_warned != "$SSOENV_EXPIRES" ]]; then
         __ssoenv_warned=$SSOENV_EXPIRES
+        local who=${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-}
+        who=${who//[[:cntrl:]]/?}  # a name from the network must not drive the terminal
         if (( st == 3 )); then
-            \builtin print -ru2 -- "ssoenv: cannot renew ${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-} without a login; run: ssoenv login"
+            \builtin print -ru2 -- "ssoenv: cannot renew $who without a login; run: ssoenv login"
         elif (( st != 130 )); then
-            \builtin print -ru2 -- "ssoenv: cannot renew ${SSOENV_ACCOUNT_NAME:-$SSOENV_ACCOUNT_ID}/${SSOENV_ROLE-} (exit $st); see: ssoenv use --renew --shell zsh"
+            \builtin print -ru2 -- "ssoenv: cannot renew $who (exit $st); see: ssoenv use --renew --shell zsh"
         fi
     fi
     return st

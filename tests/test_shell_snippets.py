@@ -463,7 +463,7 @@ def test_hook_failure_warns_once_in_one_line_and_backs_off(shell, env, snippet_f
     log = tmp_path / "log"
     script = "\n".join([
         f"source {snippet_files[shell]}", _use_fake(shell, fake_ssoenv),
-        _set(shell, FAKE_LOG=log, FAKE_MODE="fail", SSOENV_ACCOUNT_ID="1", SSOENV_ACCOUNT_NAME="Member",
+        _set(shell, FAKE_LOG=log, FAKE_MODE="fail", SSOENV_ACCOUNT_ID="1", SSOENV_ACCOUNT_NAME="Mem\x1b[2Jber",
              SSOENV_ROLE="r", SSOENV_MODE="credentials", AWS_ACCESS_KEY_ID="k", SSOENV_EXPIRES=now - 10,
              SSOENV_PROMPT_COLOR=0),
         # fish keeps $status across event handlers by itself (checked in tmux)
@@ -473,8 +473,9 @@ def test_hook_failure_warns_once_in_one_line_and_backs_off(shell, env, snippet_f
     if shell != "fish":
         script = "set +e\n" + script if shell == "bash" else "setopt no_err_exit\n" + script
     out = sh(shell, script, env)
-    assert out.stdout == "status 1\naws:Member/r expired", out.stderr
-    assert out.stderr == "ssoenv: cannot renew Member/r without a login; run: ssoenv login\n"
+    assert out.stdout == "status 1\naws:Mem?[2Jber/r expired", out.stderr
+    # one line, no noise from ssoenv, and a hostile name cannot drive the terminal
+    assert out.stderr == "ssoenv: cannot renew Mem?[2Jber/r without a login; run: ssoenv login\n"
     assert log.read_text() == f"use --renew --shell {shell}\n"  # backed off: one attempt
 
 
