@@ -181,6 +181,7 @@ def test_login_with_a_terminal_uses_the_own_flow(logged_in, run, monkeypatch):
     from ssoenv import login
 
     monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
     logged_in.revoke_tokens()
     status, out, err = run("recover", "--", "aws", "s3", "ls")
     assert status == 0, err
@@ -211,7 +212,7 @@ def test_a_burst_of_failures_makes_one_login(logged_in, home, tmp_path):
     if not shutil.which("script"):
         pytest.skip("script(1) is not installed")
     logged_in.revoke_tokens()
-    env = {**os.environ, "HOME": str(home)}
+    env = {**os.environ, "HOME": str(home), "SSOENV_LOGIN_VIA_AWS_CLI": "false"}
     procs = [subprocess.Popen(["script", "-qec", f"{SSOENV} recover -- aws s3 ls", "/dev/null"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
              for _ in range(4)]
