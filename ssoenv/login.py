@@ -292,7 +292,7 @@ def login(session: SsoSession, *, device_code: bool = False, open_browser: bool 
           via_aws_cli: bool | None = None) -> dict:
     """An explicit login: runs even without a terminal (URL and code go to stderr)."""
     if via_aws_cli is None:
-        via_aws_cli = settings.get_bool("login_via_aws_cli")
+        via_aws_cli = settings.aws_cli_login_always()
     with cache.file_lock(paths.session_lock_file(session.cache_key)):
         return _login_locked(session, device_code=device_code, open_browser=open_browser,
                              via_aws_cli=via_aws_cli)
@@ -353,7 +353,7 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
             raise LoginRequired(session.label, reason, login_command(session))
         _say(f"ssoenv: {reason}; logging in.")
         return _login_locked(session, device_code=False, open_browser=True,
-                             via_aws_cli=settings.get_bool("login_via_aws_cli"))
+                             via_aws_cli=settings.aws_cli_login_always())
 
 
 def login_command(session: SsoSession) -> str:

@@ -18,7 +18,9 @@ from ssoenv import paths
 from ssoenv.errors import SsoenvError
 
 DEFAULTS = {
-    "login_via_aws_cli": "false",   # delegate logins to `aws sso login`
+    # `aws sso login` for logins: true, false, or auto (only the automatic
+    # re-login of a failed wrapped command uses it, when an AWS CLI v2 is installed)
+    "login_via_aws_cli": "auto",
     "catalog_ttl": "3600",          # seconds before the account list is refreshed in the background
     "sync_concurrency": "16",       # ListAccountRoles calls in flight
     "login_timeout": "600",         # seconds to wait for a browser/device approval
@@ -61,3 +63,9 @@ def get_int(key: str) -> int:
     if number < 0:
         raise SsoenvError(f"setting {key} must not be negative")
     return number
+
+
+def aws_cli_login_always() -> bool:
+    """login_via_aws_cli = true (auto and false: ssoenv's own login for `ssoenv login`)."""
+    value = get("login_via_aws_cli").strip().lower()
+    return False if value == "auto" else get_bool("login_via_aws_cli")
