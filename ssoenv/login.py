@@ -254,24 +254,64 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
                                  code=params["code"], redirectUri=redirect_uri, codeVerifier=verifier)
 
 
-def aws_cli_login(session: SsoSession) -> None:
-    """Delegate to `aws sso login` (the AWS CLI v2 writes the same cache)."""
+def find_aws_cli_v2() -> str | None:
+    """The `aws` on PATH if it is the AWS CLI v2 (a v1 has no `sso login`)."""
     import shutil
     import subprocess
 
     aws = shutil.which("aws")
     if not aws:
-        raise SsoenvError("`aws` is not on PATH; install the AWS CLI v2 or drop --via-aws-cli")
+        return None
+    try:
+        out = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = (out.stdout or "") + (out.stderr or "")
+    return aws if out.returncode == 0 and text.startswith("aws-cli/2.") else None
+
+
+def relogin_aws_cli() -> str | None:
+    """The AWS CLI v2 the automatic re-login uses, or None for ssoenv's own login.
+
+    login_via_aws_cli: true (must be there), false, or auto (when one is installed).
+    """
+    if settings.get("login_via_aws_cli").strip().lower() == "auto":
+        return find_aws_cli_v2()
+    if not settings.get_bool("login_via_aws_cli"):
+        return None
+    found = find_aws_cli_v2()
+    if not found:
+        raise SsoenvError("login_via_aws_cli is set but no AWS CLI v2 is on PATH")
+    return found
+
+
+def aws_cli_login(session: SsoSession, aws: str | None = None) -> None:
+    """Delegate to `aws sso login` (the AWS CLI v2 writes the same cache)."""
+    import subprocess
+
+    aws = aws or find_aws_cli_v2()
+    if not aws:
+        raise SsoenvError("no AWS CLI v2 on PATH (`aws --version` must say aws-cli/2); "
+                          "install it or log in without --via-aws-cli")
     argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
                                     else ["--sso-session", session.name])
-    status = subprocess.call(argv, stdout=sys.stderr)
+    if not browser_available():
+        argv.append("--no-browser")
+    # Our stdout may be what a shell evals: the CLI's chatter goes to stderr.
+    try:
+        stderr_fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
+        stderr_fd = 2
+    status = subprocess.call(argv, stdout=stderr_fd)
     if status != 0:
         raise SsoenvError(f"`aws sso login` failed with exit status {status}")
 
 
-def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool, via_aws_cli: bool) -> dict:
+def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool, via_aws_cli: bool | str) -> dict:
+    """`via_aws_cli`: True (find the AWS CLI v2), a path to it, or False (ssoenv's own flow)."""
     if via_aws_cli:
-        aws_cli_login(session)
+        aws_cli_login(session, via_aws_cli if isinstance(via_aws_cli, str) else None)
         token = read_token(session)
         if not token:
             raise SsoenvError("`aws sso login` finished but left no token in the cache")
@@ -296,6 +336,23 @@ def login(session: SsoSession, *, device_code: bool = False, open_browser: bool 
     with cache.file_lock(paths.session_lock_file(session.cache_key)):
         return _login_locked(session, device_code=device_code, open_browser=open_browser,
                              via_aws_cli=via_aws_cli)
+
+
+def login_unless_renewed(session: SsoSession, seen: dict | None, *, via_aws_cli: bool | str = False) -> bool:
+    """Log in, unless another process renewed the token since `seen` was read.
+
+    Under the session lock, so a burst of failing commands makes one login.
+    True if this call logged in, False if it found someone else's fresh token.
+    """
+    with cache.file_lock(paths.session_lock_file(session.cache_key)):
+        fresh = read_token(session)
+        if (fresh and seconds_left(fresh) > 60
+                and fresh.get("accessToken") != (seen or {}).get("accessToken")):
+            return False
+        _say(f"ssoenv: the SSO session {session.label} has expired; logging in"
+             + (" with `aws sso login`" if via_aws_cli else ""))
+        _login_locked(session, device_code=False, open_browser=True, via_aws_cli=via_aws_cli)
+        return True
 
 
 def _refresh_locked(session: SsoSession, token: dict) -> dict | None:

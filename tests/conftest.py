@@ -51,6 +51,7 @@ def home(tmp_path, monkeypatch):
 
     settings._file_values.cache_clear()
     identity._clients.clear()
+    identity._session = None  # botocore reads AWS_DATA_PATH etc. when the session is made
     return home
 
 

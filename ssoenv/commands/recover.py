@@ -109,39 +109,10 @@ def session_for(config, argv: list[str]):
 
 
 def login_via_aws_cli() -> str | None:
-    """The AWS CLI v2 to log in with, or None for ssoenv's own login.
+    """The AWS CLI v2 to log in with, or None for ssoenv's own login."""
+    from ssoenv import login
 
-    Setting login_via_aws_cli: true (must be there), false, or auto (the AWS CLI v2
-    when it is installed). `aws` on PATH may well be a v1: ask it its version.
-    """
-    from ssoenv import settings
-    from ssoenv.errors import SsoenvError
-
-    value = settings.get("login_via_aws_cli").strip().lower()
-    if value == "auto":
-        return find_aws_cli_v2()
-    if not settings.get_bool("login_via_aws_cli"):
-        return None
-    found = find_aws_cli_v2()
-    if not found:
-        raise SsoenvError("login_via_aws_cli is set but no AWS CLI v2 is on PATH")
-    return found
-
-
-def find_aws_cli_v2() -> str | None:
-    import shutil
-    import subprocess
-
-    aws = shutil.which("aws")
-    if not aws:
-        return None
-    try:
-        out = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    text = (out.stdout or "") + (out.stderr or "")
-    return aws if out.returncode == 0 and text.startswith("aws-cli/2.") else None
+    return login.relogin_aws_cli()
 
 
 def _say(message: str) -> None:
@@ -150,34 +121,13 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _aws_cli_login(aws: str, session) -> None:
-    import subprocess
-    import sys
-
-    from ssoenv import login
-    from ssoenv.errors import SsoenvError
-
-    argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
-                                    else ["--sso-session", session.name])
-    if not login.browser_available():
-        argv.append("--no-browser")
-    # Our stdout is what the shell evals: the CLI's chatter goes to stderr.
-    try:
-        stderr_fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
-        stderr_fd = 2
-    status = subprocess.call(argv, stdout=stderr_fd)
-    if status != 0:
-        raise SsoenvError(f"`aws sso login` failed with exit status {status}")
-
-
 def renew(session, *, force: bool) -> str:
     """Renew the token of `session` or log in; 'valid', 'renewed' or 'logged in'.
 
     `force`: the command was refused with this token, so a token that looks valid
     is not trusted (it may have been revoked): refresh it, or log in.
     """
-    from ssoenv import cache, login, paths
+    from ssoenv import login
     from ssoenv.errors import LoginRequired
 
     before = login.read_token(session)
@@ -192,18 +142,8 @@ def renew(session, *, force: bool) -> str:
         raise LoginRequired(session.label, f"the SSO session {session.label} has expired and "
                                            "cannot be renewed silently", login.login_command(session))
     aws = login_via_aws_cli()
-    with cache.file_lock(paths.session_lock_file(session.cache_key)):
-        # Another command may have logged in while we waited for the lock: use that.
-        fresh = login.read_token(session)
-        if (fresh and login.seconds_left(fresh) > 60
-                and fresh.get("accessToken") != (before or {}).get("accessToken")):
-            return "renewed"
-        _say(f"ssoenv: the SSO session {session.label} has expired; logging in"
-             + (" with `aws sso login`" if aws else ""))
-        if aws:
-            _aws_cli_login(aws, session)
-        else:
-            login._login_locked(session, device_code=False, open_browser=True, via_aws_cli=False)
+    if not login.login_unless_renewed(session, before, via_aws_cli=aws or False):
+        return "renewed"
     return "logged in"
 
 
