@@ -182,7 +182,11 @@ def upsert_sso_session(name: str, start_url: str, region: str, scopes: list[str]
     if scopes:
         values["sso_registration_scopes"] = ",".join(scopes)
     # The header as the user wrote it (spacing may differ): configupdater keys by it.
-    header = re.search(r"^\[(\s*sso-session\s+" + re.escape(name) + r"\s*)\]", old, re.MULTILINE)
+    pattern = r"^\[(\s*sso-session\s+" + re.escape(name) + r"\s*)\]"
+    if len(re.findall(pattern, old, re.MULTILINE)) > 1:
+        raise SsoenvError(f"{path} has more than one [sso-session {name}] section; "
+                          "merge them by hand first (the last one wins for the AWS CLI)")
+    header = re.search(pattern, old, re.MULTILINE)
     if header is None:
         # A new section is appended as text: the user's bytes stay exactly as they were.
         body = f"[sso-session {name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())

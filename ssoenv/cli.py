@@ -42,7 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # exit status 2 with one clear line
         self.print_usage(sys.stderr)
-        raise SsoenvError(f"{self.prog}: {message}", ExitStatus.USAGE)
+        where = self.prog.partition(" ")[2]  # "use" of "ssoenv use"; cli adds "ssoenv: "
+        raise SsoenvError(f"{where}: {message}" if where else message, ExitStatus.USAGE)
 
 
 def _chosen_command(argv: list[str]) -> str | None:
@@ -97,9 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             argv, after = argv[:cut], argv[cut + 1:]
         args = parser.parse_args(argv)
         if after is not None:
-            if args.command == "exec" and getattr(args, "command_argv", None):
-                raise SsoenvError("ssoenv exec: put the whole command after --", ExitStatus.USAGE)
-            args.command_argv = after
+            if getattr(args, "command_argv", None):
+                # The command began before that -- (`exec TARGET git log -- path`):
+                # the -- is the command's own; parse the line as it was given.
+                args = parser.parse_args(argv + ["--"] + after)
+            else:
+                args.command_argv = after
         setup_logging(args.verbose, debug)
         if not args.command:
             parser.print_help(sys.stderr)
@@ -123,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return ExitStatus.OK
+    except OSError as exc:  # e.g. a cache path that is a file, a full disk
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"ssoenv: {exc.strerror or type(exc).__name__}{where}", file=sys.stderr)
+        return ExitStatus.ERROR
     except Exception as exc:  # a bug: say so in one line; the traceback only with --debug
         if debug:
             raise

@@ -39,7 +39,8 @@ def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> d
     if not isinstance(data, dict) or data.get("ProviderType") != "sso":
         return None
     creds = data.get("Credentials")
-    if not isinstance(creds, dict) or not all(creds.get(k) for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
+    if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) and creds[k]
+                                              for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
         return None
     expires = cache.parse_time(creds.get("Expiration", ""))
     if not expires or (expires - cache.now()).total_seconds() < min_valid:
@@ -59,8 +60,10 @@ def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None)
         raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
     except identity.ApiError as exc:
         if exc.code in ("ForbiddenException", "ResourceNotFoundException", "AccessDeniedException"):
-            raise SsoenvError(f"you have no access to {entry.role} in account {entry.account_id} "
-                              f"({entry.account_name or 'unknown name'}) any more",
+            from ssoenv.shellout import printable
+
+            raise SsoenvError(f"you have no access to {printable(entry.role)} in account {entry.account_id} "
+                              f"({printable(entry.account_name) or 'unknown name'}) any more",
                               hint="run `ssoenv sync` to update the list") from None
         raise
     expires = dt.datetime.fromtimestamp(raw["expiration"] / 1000, dt.timezone.utc)

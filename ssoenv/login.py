@@ -34,7 +34,7 @@ PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"
 
 def read_token(session: SsoSession) -> dict | None:
     data = cache.read_json(paths.token_cache_file(session.cache_key))
-    if not isinstance(data, dict) or not data.get("accessToken"):
+    if not isinstance(data, dict) or not isinstance(data.get("accessToken"), str) or not data["accessToken"]:
         return None
     if cache.parse_time(data.get("expiresAt", "")) is None:
         return None
@@ -402,6 +402,10 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
                 return renewed
         if not force_refresh and seconds_left(token) > 60:
             return token  # renewal failed but it still works for a while
+        if force_refresh and token:
+            # The service refused this token and it cannot be renewed: forget it, so
+            # `status` stops calling it valid and `ssoenv login` does not skip the login.
+            cache.remove(paths.token_cache_file(session.cache_key))
         reason = (f"the SSO session {session.label} has expired" if token
                   else f"not logged in to {session.label}")
         if interactive is None:

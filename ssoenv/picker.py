@@ -13,11 +13,7 @@ log = get_logger(__name__)
 NONE_LABEL = "(none: clear the AWS identity of this shell)"
 
 
-def _clean(text: str) -> str:
-    # One entry per line, and nothing in a name may drive the terminal.
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+from ssoenv.shellout import printable as _clean  # one entry per line, nothing drives the terminal
 
 
 def labels(entries: list[Entry], current: tuple | None) -> list[str]:

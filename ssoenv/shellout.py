@@ -29,6 +29,14 @@ def _clean(value: str) -> str:
     return value.replace("\0", "")
 
 
+def printable(text: str) -> str:
+    """Text from the network made safe for a terminal: no control characters
+    (escapes, newlines, tabs), so a name can neither move the cursor nor forge a row."""
+    if text.isprintable():  # the common case
+        return text
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def quote_posix(value: str) -> str:
     """Single quotes for bash and zsh; a quote inside is written '\\''."""
     return "'" + _clean(value).replace("'", "'\\''") + "'"

@@ -102,9 +102,8 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
             had = name in data["sessions"]
             data["sessions"][name] = record
             report[name] = (len(after), len(after - before) if had else 0, len(before - after))
-        for name in list(data["sessions"]):
-            if name not in config.sessions:
-                del data["sessions"][name]
+        # Sessions this config does not name stay: another AWS_CONFIG_FILE may have
+        # them (readers only show the sessions of the config in use).
         catalog.save(data)
     return report
 

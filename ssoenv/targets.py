@@ -12,6 +12,7 @@ import re
 
 from ssoenv.catalog import Entry
 from ssoenv.errors import SsoenvError, UsageError
+from ssoenv.shellout import printable
 
 ACCOUNT_ID = re.compile(r"\d{12}\Z")
 MAX_LISTED = 10
@@ -26,19 +27,22 @@ def add_target_arguments(p, *, required: bool = False) -> None:
 
 
 def _describe(entry: Entry) -> str:
-    profile = f" (profile {entry.profile})" if entry.profile else ""
-    return f"{entry.account_name or '?'} {entry.account_id} {entry.role} [{entry.sso_session}]{profile}"
+    from ssoenv.shellout import printable
+
+    profile = f" (profile {printable(entry.profile)})" if entry.profile else ""
+    return (f"{printable(entry.account_name) or '?'} {entry.account_id} {printable(entry.role)} "
+            f"[{printable(entry.sso_session)}]{profile}")
 
 
 def _one(matches: list[Entry], what: str) -> Entry:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise SsoenvError(f"no account/role matches {what}",
+        raise SsoenvError(f"no account/role matches {printable(what)}",
                           hint="see `ssoenv list`; run `ssoenv sync` if it is new")
     listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
     more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-    raise UsageError(f"{what} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
+    raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
                      hint="use --account ID --role ROLE (and --sso-session NAME) to name one exactly")
 
 

@@ -15,8 +15,11 @@ def run(args) -> int:
     import sys
 
     from ssoenv import awsconfig, catalog, targets
+    from ssoenv.shellout import printable as _printable
 
     config = awsconfig.load()
+    if args.sso_session:
+        config.session(args.sso_session)  # an unknown name is an error, not an empty list
     if args.refresh:
         from ssoenv import sync
         sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
@@ -50,10 +53,3 @@ def run(args) -> int:
     else:
         sys.stdout.write("".join("\t".join(r[1:]) + "\n" for r in rows))
     return 0
-
-
-def _printable(text: str) -> str:
-    # Names come from the network: never let one move the cursor or forge a row.
-    if text.isprintable():  # the common case; a tab is not printable either
-        return text
-    return "".join(ch if ch.isprintable() else "?" for ch in text)

@@ -1,4 +1,4 @@
-"""ssoenv logout: end the portal session; remove SSO tokens and SSO role credentials."""
+"""ssoenv logout: end the portal session; remove its SSO token and every SSO role credential."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ def configure_parser(p) -> None:
     target.add_argument("--sso-session", metavar="NAME")
     target.add_argument("--profile", metavar="NAME")
     target.add_argument("--all", action="store_true",
-                        help="every sso-session, and every SSO token and role credential in the caches")
+                        help="every sso-session, and every SSO token in the cache")
 
 
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, cache, catalog, login, paths
+    from ssoenv import awsconfig, cache, login, paths
     from ssoenv.errors import SsoenvError
     from ssoenv.log import get_logger
 
@@ -32,13 +32,12 @@ def run(args) -> int:
             except SsoenvError as exc:  # the local logout must happen regardless
                 log.info("portal logout of %s: %s", session.label, exc.message)
         removed += cache.remove(paths.token_cache_file(session.cache_key))
-        for entry in catalog.cached_entries(session.name):
-            removed += cache.remove(paths.role_cache_file(entry.account_id, entry.role,
-                                                          session_name=None if session.legacy else session.name,
-                                                          start_url=session.start_url if session.legacy else None))
     if args.all:
         removed += _remove_matching(paths.sso_cache_dir(), lambda d: "accessToken" in d)
-        removed += _remove_matching(paths.cli_cache_dir(), lambda d: d.get("ProviderType") == "sso")
+    # Role credentials do not say which session fetched them (their file name is a
+    # hash): remove every SSO one, as `aws sso logout` does. Others refetch them at
+    # the cost of one call; a credential outliving its logout would be worse.
+    removed += _remove_matching(paths.cli_cache_dir(), lambda d: d.get("ProviderType") == "sso")
     names = ", ".join(s.label for s in sessions) or "nothing"
     print(f"ssoenv: logged out of {names} ({removed} cached file{'s' if removed != 1 else ''} removed)",
           file=sys.stderr)

@@ -18,6 +18,8 @@ def run(args) -> int:
     from ssoenv.errors import SsoenvError
 
     config = awsconfig.load()
+    if args.sso_session:
+        config.session(args.sso_session)
     data = catalog.load_fresh(config)
     entries = catalog.entries(config, data)
     if args.sso_session:
@@ -25,6 +27,11 @@ def run(args) -> int:
     if not entries:
         raise SsoenvError("no accounts to pick from", hint="run `ssoenv login` and `ssoenv sync` first")
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
+    try:  # fzf draws on the terminal: say so plainly when there is none
+        open("/dev/tty").close()
+    except OSError:
+        from ssoenv.errors import UsageError
+        raise UsageError("the picker needs a terminal; use `ssoenv use TARGET` in scripts") from None
     chosen = picker.pick(entries, query=args.query, current=targets.active())
     if chosen is None:
         sys.stdout.write(shellout.render(switch.clear_changes(), args.shell))

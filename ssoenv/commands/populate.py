@@ -9,6 +9,11 @@ from __future__ import annotations
 import re
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
+# What IAM Identity Center allows in a permission set name, and an account id. Values
+# come from the network: anything else could break out of its INI line (a newline
+# and `credential_process = ...`), so such an entry is skipped, not written.
+ROLE_NAME = re.compile(r"[\w+=,.@-]+\Z", re.ASCII)
+ACCOUNT_ID = re.compile(r"\d{12}\Z")
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 
 
@@ -32,9 +37,11 @@ def sanitize(name: str) -> str:
 def _render_name(template: str, values: dict) -> str:
     from ssoenv.errors import UsageError
 
+    if not template.strip():
+        raise UsageError("--template is empty; fields: " + ", ".join("{%s}" % f for f in FIELDS))
     try:
         return template.format(**values)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
         raise UsageError(f"bad --template {template!r}: {exc}; fields: "
                          + ", ".join("{%s}" % f for f in FIELDS)) from None
 
@@ -94,8 +101,12 @@ def run(args) -> int:
               for n, v in previous.items()}
     taken = set(user_profiles)
     profiles: dict[str, dict] = {}
+    skipped = 0
     for e in sorted(entries, key=lambda e: (e.sso_session, e.account_name.lower(), e.account_id, e.role)):
         key = (e.sso_session, e.account_id, e.role)
+        if not ROLE_NAME.match(e.role) or not ACCOUNT_ID.match(e.account_id):
+            skipped += 1
+            continue
         if key in user_keys:
             continue
         name = by_key.get(key)  # keep a generated name stable across runs
@@ -127,6 +138,9 @@ def run(args) -> int:
         for name, values in previous.items():
             if values.get("sso_session") not in sessions and name not in profiles:
                 profiles[name] = values
+    if skipped:
+        print(f"ssoenv: skipped {skipped} account/role(s) whose id or role name cannot be written "
+              "safely into the AWS config", file=sys.stderr)
     body = "\n".join(f"[profile {name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
                      for name, values in profiles.items())
     new = awsconfig.replace_managed_block(old, body)
