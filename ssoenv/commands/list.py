@@ -31,9 +31,8 @@ def run(args) -> int:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
     if args.json:
-        # One object per line: readable, and the C encoder does the work.
-        body = ",\n".join(json.dumps(e.as_json(), ensure_ascii=False) for e in entries)
-        sys.stdout.write(f"[\n{body}\n]\n" if entries else "[]\n")
+        # One C-encoded call; `jq` makes it pretty when a person reads it.
+        sys.stdout.write(json.dumps([e.as_json() for e in entries], ensure_ascii=False) + "\n")
         return 0
     if not entries:
         print("ssoenv: no accounts yet; run `ssoenv sync` (after `ssoenv login`)", file=sys.stderr)
