@@ -8,7 +8,6 @@ puts a token or secret in a message.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Iterator
 
 import botocore.session
@@ -230,8 +229,3 @@ def paginate(client, op: str, key: str, **params) -> Iterator[dict]:
         raise SsoenvError("no AWS credentials: pass --profile or switch with `ssoenv use`") from None
     except (ClientError, BotoCoreError) as exc:
         raise _describe(exc, op) from None
-
-
-def in_env_endpoint_override() -> str | None:
-    """A global AWS_ENDPOINT_URL (LocalStack...) also redirects the SSO calls: say so."""
-    return os.environ.get("AWS_ENDPOINT_URL")

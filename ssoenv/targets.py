@@ -88,7 +88,7 @@ def resolve(entries: list[Entry], target: str | None = None, *, account: str | N
     return _one(matches, repr(target))
 
 
-def active(entries: list[Entry] | None = None) -> tuple[str, str, str] | None:
+def active() -> tuple[str, str, str] | None:
     """(sso_session, account id, role) the shell is switched to, from SSOENV_*."""
     session, account, role = (os.environ.get(k) for k in ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ROLE"))
     if session and account and role:
