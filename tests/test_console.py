@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from conftest import ssoenv_subprocess
+sys.path.insert(0, os.path.dirname(__file__))
+from conftest import ssoenv_subprocess  # noqa: E402
 from ssoenv.commands import console
 
 START = "https://d-0000000000.awsapps.com/start"
@@ -159,3 +162,15 @@ def test_partition_endpoints(region, signin, home):
 def test_shortcut_link_quotes_the_role():
     url = console.shortcut_url(START + "/#/", "111111111111", "Odd Role&x=1", None)
     assert url == f"{START}/#/console?account_id=111111111111&role_name=Odd%20Role%26x%3D1"
+
+
+def test_the_demo_signs_in_to_its_emulator(tmp_path):
+    from test_shell_support import SSOENV, clean_env
+
+    fetch = 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())'
+    script = (f'u=$(ssoenv console MemberAccount/ReadOnlyAccess --federation --print) && '
+              f'"{sys.executable}" -c \'{fetch}\' "$u"')
+    out = subprocess.run([SSOENV, "demo", "--command", script], env=clean_env(tmp_path / "user"),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert 'id="account">222222222222<' in out.stdout and 'id="role">ReadOnlyAccess<' in out.stdout
