@@ -232,8 +232,10 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
 
     sys.stdout.flush()
     sys.stderr.flush()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # an inherited SIG_IGN would reap the child for us
     try:
-        pid = os.posix_spawnp(argv[0], argv, env)
+        # Python ignores SIGPIPE (and SIGXFSZ); the command gets the defaults, as from a shell.
+        pid = os.posix_spawnp(argv[0], argv, env, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
     except FileNotFoundError:
         endpoint.close()
         raise SsoenvError(f"command not found: {argv[0]}", ExitStatus.NOT_FOUND) from None

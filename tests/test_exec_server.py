@@ -275,3 +275,32 @@ def test_no_boto3_when_the_cached_credentials_are_good(world):
     imported = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")}
     assert "ssoenv.credserver" in imported
     assert not {"boto3", "botocore", "prompt_toolkit", "http.server"} & imported
+
+
+def test_the_command_gets_default_signal_dispositions(world):
+    """Python ignores SIGPIPE; `yes | head` under the endpoint must end as in a shell."""
+    out = world.ssoenv("exec", "--server", *_member(world), "--", "sh", "-c", "grep SigIgn /proc/self/status")
+    ignored = int(out.stdout.split()[1], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1)), out.stdout
+    assert not ignored & (1 << (signal.SIGXFSZ - 1)), out.stdout
+
+
+def test_no_login_means_no_command(logged_in, run, home, tmp_path):
+    """Without a terminal and without a usable token: exit 3 before the command starts."""
+    logged_in.revoke_tokens()
+    marker = tmp_path / "ran"
+    status, out, err = run("exec", "--server", "--account", "222222222222", "--role", "ReadOnlyAccess",
+                           "--", "touch", str(marker))
+    assert status == 3 and out == "" and not marker.exists()
+    assert "run: ssoenv login --sso-session corp" in err and "Traceback" not in err
+    status, out, err = run("serve", "--shell", "bash", "--account", "222222222222", "--role", "ReadOnlyAccess")
+    assert status == 3 and out == ""
+
+
+def test_usage_errors(aws_config, run):
+    status, _, err = run("exec", "--server", "--no-server", "--", "true")
+    assert status == 2 and err.splitlines()[-1].startswith("ssoenv: exec: argument --no-server")
+    status, out, err = run("serve", "--shell", "tcsh", "x")
+    assert status == 2 and out == ""
+    status, out, err = run("serve", "--shell", "bash")
+    assert status == 2 and out == "" and "no account/role is active" in err
