@@ -279,10 +279,11 @@ def test_no_boto3_when_the_cached_credentials_are_good(world):
 
 def test_the_command_gets_default_signal_dispositions(world):
     """Python ignores SIGPIPE; `yes | head` under the endpoint must end as in a shell."""
-    out = world.ssoenv("exec", "--server", *_member(world), "--", "sh", "-c", "grep SigIgn /proc/self/status")
-    ignored = int(out.stdout.split()[1], 16)
-    assert not ignored & (1 << (signal.SIGPIPE - 1)), out.stdout
-    assert not ignored & (1 << (signal.SIGXFSZ - 1)), out.stdout
+    for server in ("--server", "--no-server"):
+        out = world.ssoenv("exec", server, *_member(world), "--", "sh", "-c", "grep SigIgn /proc/self/status")
+        ignored = int(out.stdout.split()[1], 16)
+        assert not ignored & (1 << (signal.SIGPIPE - 1)), (server, out.stdout)
+        assert not ignored & (1 << (signal.SIGXFSZ - 1)), (server, out.stdout)
 
 
 def test_no_login_means_no_command(logged_in, run, home, tmp_path):

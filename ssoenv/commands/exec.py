@@ -41,8 +41,18 @@ def run(args) -> int:
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
     sys.stdout.flush()
     sys.stderr.flush()
+    import signal
+
+    # Python ignores SIGPIPE and SIGXFSZ, and exec keeps ignored signals: give the
+    # command a shell's defaults (`ssoenv exec -- yes | head` ends quietly), and put
+    # them back if the exec fails.
+    python_handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGPIPE, signal.SIGXFSZ)}
     try:
-        os.execvpe(args.command_argv[0], args.command_argv, env)
+        try:
+            os.execvpe(args.command_argv[0], args.command_argv, env)
+        finally:
+            for sig, handler in python_handlers.items():
+                signal.signal(sig, handler)
     except FileNotFoundError:
         raise SsoenvError(f"command not found: {args.command_argv[0]}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
