@@ -15,10 +15,8 @@ of `exec` otherwise does): one request per connection, GET only, 16 KiB of heade
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -27,6 +25,11 @@ import time
 
 from ssoenv import cache
 from ssoenv.errors import SsoenvError
+
+try:  # what hmac.compare_digest is, without importing OpenSSL (hashlib) on the exec path
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # pragma: no cover - other interpreters
+    from hmac import compare_digest
 
 REFRESH_AHEAD = 16 * 60  # botocore renews under 15 min left: hand out more than that
 STILL_USABLE = 60  # when renewal fails, keep serving credentials with this much left
@@ -101,12 +104,19 @@ def credentials_document(creds: dict) -> dict:
     return doc
 
 
+def _random_token() -> str:
+    """32 random bytes, URL-safe base64 (secrets.token_urlsafe, without importing hashlib)."""
+    import base64
+
+    return base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode("ascii")
+
+
 class Endpoint:
     """The HTTP side: 127.0.0.1, a random port, a random token per run."""
 
     def __init__(self, source: RoleCredentials):
         self.source = source
-        self.token = secrets.token_urlsafe(32)
+        self.token = _random_token()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
@@ -178,7 +188,7 @@ class Endpoint:
         given = headers.get("authorization")
         if given is None:
             return 401, {"Code": "Unauthorized", "Message": "the authorization token is missing"}
-        if not hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
+        if not compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
             return 403, {"Code": "Forbidden", "Message": "the authorization token is wrong"}
         if "origin" in headers:  # a web page, even one that learnt the token: never
             return 403, {"Code": "Forbidden", "Message": "requests from browsers are refused"}

@@ -274,7 +274,7 @@ def test_no_boto3_when_the_cached_credentials_are_good(world):
         world.clear_cli_cache()
     imported = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")}
     assert "ssoenv.credserver" in imported
-    assert not {"boto3", "botocore", "prompt_toolkit", "http.server"} & imported
+    assert not {"boto3", "botocore", "prompt_toolkit", "http.server", "hashlib", "subprocess"} & imported
 
 
 def test_the_command_gets_default_signal_dispositions(world):
