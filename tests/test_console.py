@@ -174,3 +174,10 @@ def test_the_demo_signs_in_to_its_emulator(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert 'id="account">222222222222<' in out.stdout and 'id="role">ReadOnlyAccess<' in out.stdout
+
+
+def test_a_failing_browser_falls_back_to_printing(synced, tmp_path):
+    result = _console("MemberAccount/ReadOnlyAccess", BROWSER="/bin/false")
+    assert result.returncode == 0, result.stderr
+    assert "no browser to open here" in result.stderr
+    assert result.stdout == f"{START}/#/console?account_id=222222222222&role_name=ReadOnlyAccess\n"
