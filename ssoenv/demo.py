@@ -132,6 +132,7 @@ class Demo:
             "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
             "AWS_ENDPOINT_URL_SSO_OIDC": url,
             "AWS_ENDPOINT_URL_SSO": url,
+            "AWS_ENDPOINT_URL_SIGNIN": url,  # `ssoenv console --federation` signs in to the emulator
             "AWS_DATA_PATH": str(home / ".aws-data"),
             "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", os.defpath),
             "SSOENV_DEMO": url,
@@ -169,7 +170,7 @@ class Demo:
     def exports(self, shell: str) -> str:
         names = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
                  "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL_SSO_OIDC",
-                 "AWS_ENDPOINT_URL_SSO", "AWS_DATA_PATH", "PATH")
+                 "AWS_ENDPOINT_URL_SSO", "AWS_DATA_PATH", "PATH", "AWS_ENDPOINT_URL_SIGNIN")
         return shellout.render([(n, self.env[n]) for n in names], shell)
 
     def shell_command(self, shell: str, shell_path: str) -> list[str]:

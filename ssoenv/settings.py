@@ -25,6 +25,7 @@ DEFAULTS = {
     "sync_concurrency": "16",       # ListAccountRoles calls in flight
     "login_timeout": "600",         # seconds to wait for a browser/device approval
     "default_region": "",           # AWS_REGION for entries whose profile names none
+    "exec_server": "false",         # `exec` serves renewing credentials (as --server) by default
 }
 
 

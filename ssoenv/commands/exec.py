@@ -9,6 +9,12 @@ def configure_parser(p) -> None:
     from ssoenv import targets
 
     targets.add_target_arguments(p)
+    server = p.add_mutually_exclusive_group()
+    server.add_argument("--server", dest="server", action="store_true", default=None,
+                        help="serve renewing credentials on 127.0.0.1 instead of static keys "
+                             "(for commands that outlive the role's session; default: setting exec_server)")
+    server.add_argument("--no-server", dest="server", action="store_false", help="static keys, even if "
+                        "exec_server = true")
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run (after --; or after TARGET)")
     p.epilog = ("Everything after -- is the command, untouched. Without --, the first word is "
@@ -26,13 +32,27 @@ def run(args) -> int:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
     entry = targets.select(args, config, default_active=True, need_name=False)
+    if args.server if args.server is not None else _server_by_default():
+        from ssoenv.commands import serve
+
+        return serve.exec_with_endpoint(config, entry, args.command_argv)
     credentials = creds.get(config, entry)
     region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
     sys.stdout.flush()
     sys.stderr.flush()
+    import signal
+
+    # Python ignores SIGPIPE and SIGXFSZ, and exec keeps ignored signals: give the
+    # command a shell's defaults (`ssoenv exec -- yes | head` ends quietly), and put
+    # them back if the exec fails.
+    python_handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGPIPE, signal.SIGXFSZ)}
     try:
-        os.execvpe(args.command_argv[0], args.command_argv, env)
+        try:
+            os.execvpe(args.command_argv[0], args.command_argv, env)
+        finally:
+            for sig, handler in python_handlers.items():
+                signal.signal(sig, handler)
     except FileNotFoundError:
         raise SsoenvError(f"command not found: {args.command_argv[0]}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
@@ -40,3 +60,9 @@ def run(args) -> int:
     except OSError as exc:
         raise SsoenvError(f"cannot run {args.command_argv[0]}: {exc.strerror}", 126) from None
     return 0  # not reached
+
+
+def _server_by_default() -> bool:
+    from ssoenv import settings
+
+    return settings.get_bool("exec_server")

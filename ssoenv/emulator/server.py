@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .config import EmulatorConfig, load_config_file
+from .federation import FederationError
 from .service import OPS, ApiError, Html, IdentityCenter, Redirect, _html
 
 MAX_BODY = 4 * 1024 * 1024
@@ -35,6 +36,8 @@ ROUTES: dict[str, tuple[str, str | None, str]] = {
     "/assignment/roles": ("GET", "ListAccountRoles", "portal"),
     "/federation/credentials": ("GET", "GetRoleCredentials", "portal"),
     "/logout": ("POST", "Logout", "portal"),
+    "/federation": ("GET", None, "signin"),  # the AWS sign-in endpoint (console sign-in)
+    "/console": ("GET", None, "signin"),  # where a federation login lands
     "/": ("GET", None, "browser"),
 }
 
@@ -211,6 +214,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if path == "/token" and "aws_iam" in query:
                 raise ApiError("InvalidRequestException", "CreateTokenWithIAM is not emulated", oidc=True)
+            if kind == "signin":
+                self._signin(path, query)
+                return
             if op is None:
                 self._browser_page(path, query)
                 return
@@ -266,6 +272,25 @@ class _Handler(BaseHTTPRequestHandler):
                     '<p><a href="/device">Enter a device code</a></p>',
                 )
             )
+
+    def _signin(self, path: str, query: dict[str, str]) -> None:
+        federation = self.server.center.federation
+        try:
+            if path == "/console":
+                account, role, destination = federation.console(query.get("session"))
+                self._send_html(Html(200, "AWS Management Console",
+                                     f"<p>Signed in to account <b id=\"account\">{_html(account)}</b> "
+                                     f"as role <b id=\"role\">{_html(role)}</b>.</p>"
+                                     f"<p>Destination: <code id=\"destination\">{_html(destination)}</code></p>"))
+            elif query.get("Action") == "getSigninToken":
+                self._send_json(200, {"SigninToken": federation.signin_token(query.get("Session"))})
+            elif query.get("Action") == "login":
+                console = federation.login(query.get("SigninToken"), query.get("Destination"))
+                self._send_redirect(Redirect(f"/console?session={console}"))
+            else:
+                raise FederationError(400, "Action must be getSigninToken or login")
+        except FederationError as exc:
+            self._send_html(Html(exc.status, "Sign-in failed", f"<p>{_html(exc.message)}</p>"))
 
     def _oidc(self, op: str, raw: bytes) -> None:
         try:
@@ -526,6 +551,10 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self._center.clear_faults()
+
+    def credentials_valid(self, access_key_id: str, secret: str, session_token: str) -> bool:
+        """Whether these are unexpired role credentials this emulator issued."""
+        return self._center.federation.is_valid(access_key_id, secret, session_token)
 
 
 __all__ = ["Emulator", "EmulatorConfig", "OPS"]

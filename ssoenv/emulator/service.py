@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from .config import FIELD_NAMES, EmulatorConfig, config_from_mapping, normalise_accounts
+from .federation import Federation
 from .org import Organisation, build_organisation
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -221,6 +222,7 @@ class IdentityCenter:
         self._rng = random.Random(self.config.seed)
         self._page_key = secrets.token_bytes(32)
         self._issued_since_prune = 0
+        self.federation = Federation()  # the sign-in endpoint checks the credentials issued here
 
     # ------------------------------------------------------------------ admin
 
@@ -777,14 +779,15 @@ class IdentityCenter:
                 raise _portal(self.config.no_access_error, "No access")
             ttl = self.config.credentials_ttl
         rand = secrets.SystemRandom()
-        return {
-            "roleCredentials": {
-                "accessKeyId": "ASIA" + "".join(rand.choice(ACCESS_KEY_ALPHABET) for _ in range(16)),
-                "secretAccessKey": "".join(rand.choice(SECRET_KEY_ALPHABET) for _ in range(40)),
-                "sessionToken": "IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(300),
-                "expiration": int((time.time() + ttl) * 1000),
-            }
+        creds = {
+            "accessKeyId": "ASIA" + "".join(rand.choice(ACCESS_KEY_ALPHABET) for _ in range(16)),
+            "secretAccessKey": "".join(rand.choice(SECRET_KEY_ALPHABET) for _ in range(40)),
+            "sessionToken": "IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(300),
+            "expiration": int((time.time() + ttl) * 1000),
         }
+        self.federation.remember(creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"],
+                                 account_id, role_name, creds["expiration"] / 1000)
+        return {"roleCredentials": creds}
 
     def logout(self, token: str | None) -> None:
         """Revoke the access token and every token of its session (refresh chain)."""
