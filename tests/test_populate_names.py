@@ -49,9 +49,9 @@ def test_a_new_account_with_the_same_name_never_takes_an_existing_profile(sandbo
            account("333333333333", "Sandbox", "AdministratorAccess"))
     status, _, err = run("populate")
     assert status == 0, err
-    assert "new: Sandbox-AdministratorAccess-100000000000" in err
     assert account_of("Sandbox-AdministratorAccess") == ("333333333333", "AdministratorAccess")
     assert account_of("Sandbox-AdministratorAccess-100000000000") == ("100000000000", "AdministratorAccess")
+    assert "new: Sandbox-AdministratorAccess-100000000000" in err
     # The old account goes away (not pruned): its name still means it, and only it.
     resync(sandbox, run, account("100000000000", "Sandbox", "AdministratorAccess"))
     assert run("populate")[0] == 0

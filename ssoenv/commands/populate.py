@@ -266,23 +266,22 @@ def run(args) -> int:
     if skipped:
         print(f"ssoenv: skipped {skipped} account/role(s) whose id or role name cannot be written "
               "safely into the AWS config", file=sys.stderr)
-    limit = None if args.dry_run else LISTED
+    pending = {} if args.rename else renames
+    counts = ", ".join(f"{len(v)} {k}" for k, v in changes.items())
     if args.dry_run:
         import difflib
 
         sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                                    str(path), str(path) + " (ssoenv populate)"))
-    _print_changes(changes, limit)
-    if renames and not args.rename:
-        _print_pending_renames(renames, template, limit)
-    counts = ", ".join(f"{len(v)} {k}" for k, v in changes.items())
-    if args.dry_run:
+        _print_changes(changes, pending, template, None)
         print(f"ssoenv: would write {len(profiles)} profiles ({counts})", file=sys.stderr)
         return 0
     if new == old:
+        _print_changes(changes, pending, template, LISTED)
         print(f"ssoenv: {path} is up to date ({len(profiles)} profiles)", file=sys.stderr)
         return 0
-    backup = awsconfig.write_config_text(path, old, new)
+    backup = awsconfig.write_config_text(path, old, new)  # a failure is one line: nothing listed before it
+    _print_changes(changes, pending, template, LISTED)
     print(f"ssoenv: wrote {len(profiles)} profiles to {path} ({counts})"
           + (f"; backup: {backup}" if backup else ""), file=sys.stderr)
     return 0
@@ -300,9 +299,13 @@ def _print_list(title: str, items: list[str], limit: int | None) -> None:
         print(f"ssoenv: … and {len(items) - len(shown)} more {title} (--dry-run lists them all)", file=sys.stderr)
 
 
-def _print_changes(changes: dict[str, list[str]], limit: int | None) -> None:
+def _print_changes(changes: dict[str, list[str]], pending: dict, template: str, limit: int | None) -> None:
+    """Which names are new, renamed, removed; and renames the template asks for but
+    that wait for --rename."""
     for kind, items in changes.items():
         _print_list(kind, items, limit)
+    if pending:
+        _print_pending_renames(pending, template, limit)
 
 
 def _print_pending_renames(renames: dict, template: str, limit: int | None) -> None:
