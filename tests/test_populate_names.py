@@ -64,6 +64,15 @@ def test_a_new_account_with_the_same_name_never_takes_an_existing_profile(sandbo
     assert account_of("Sandbox-AdministratorAccess-100000000000") == ("100000000000", "AdministratorAccess")
 
 
+def test_a_pruned_name_is_not_handed_to_another_account_in_the_same_run(sandbox, run):
+    resync(sandbox, run, account("100000000000", "Sandbox", "AdministratorAccess"))
+    status, _, err = run("populate", "--prune")
+    assert status == 0, err
+    assert "removed: Sandbox-AdministratorAccess\n" in err
+    assert "Sandbox-AdministratorAccess" not in botocore_profiles()
+    assert account_of("Sandbox-AdministratorAccess-100000000000") == ("100000000000", "AdministratorAccess")
+
+
 def test_accounts_that_collide_in_one_run_are_both_qualified(emulator, aws_config, run):
     emulator.set_accounts([account("444444444444", "dev", "Admin"), account("333333333333", "Dev", "Admin"),
                            account("555555555555", "dev!", "Admin")])

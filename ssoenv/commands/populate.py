@@ -213,9 +213,11 @@ def run(args) -> int:
 
     previous = _block_profiles(block)
     kept: dict[str, dict] = {}  # names that stay, each with its own account/role
+    pruned: set[str] = set()  # names dropped now: not handed to another account in the same run
     for name, values in previous.items():
-        pruned = args.prune and values.get("sso_session") in sessions and _key(values) not in reachable
-        if name not in user_profiles and not pruned:
+        if args.prune and values.get("sso_session") in sessions and _key(values) not in reachable:
+            pruned.add(name)
+        elif name not in user_profiles:
             kept[name] = values
     held = {name: _key(values) for name, values in kept.items()}
     current: dict[tuple, str] = {}
@@ -223,7 +225,7 @@ def run(args) -> int:
         current.setdefault(key, name)
 
     def is_free(name: str, key: tuple) -> bool:
-        return name not in user_profiles and held.get(name, key) == key
+        return name not in user_profiles and name not in pruned and held.get(name, key) == key
 
     wanted = {k: template_name(template, e) for k, e in reachable.items() if k not in user_keys}
     # What the template would call every profile: names that already match stay
