@@ -136,7 +136,9 @@ def load(path: Path | None = None) -> AwsConfig:
     except configparser.DuplicateOptionError as exc:
         raise SsoenvError(f"{path} sets {exc.option} twice in [{exc.section}] (line {exc.lineno}); "
                           "the AWS CLI refuses such a file: keep one") from None
-    except (configparser.Error, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise SsoenvError(f"{path} is not UTF-8 text (byte {exc.start + 1}); the AWS CLI cannot read it") from None
+    except configparser.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise SsoenvError(f"cannot parse {path}: {first}") from None
     except OSError as exc:
@@ -144,9 +146,10 @@ def load(path: Path | None = None) -> AwsConfig:
     sessions: dict[str, SsoSession] = {}
     profiles: dict[str, Profile] = {}
     for section in parser.sections():
-        values = {k: v.strip() for k, v in parser.items(section)}
-        kind, _, name = section.strip().partition(" ")
-        name = name.strip()
+        raw = dict(parser.items(section))
+        _check_nested(path, section, raw)
+        values = {k: v.strip() for k, v in raw.items()}
+        kind, name = _section_name(section)
         if kind == "sso-session" and name:
             _check_values(path, section, values, ONE_WORD_KEYS)
             url, region = values.get("sso_start_url"), values.get("sso_region")
@@ -164,6 +167,34 @@ def load(path: Path | None = None) -> AwsConfig:
             _check_values(path, f"profile {profile.name}" if profile.name != "default" else "default",
                           profile.values, ONE_WORD_KEYS)
     return AwsConfig(path, sessions, profiles)
+
+
+def _section_name(section: str) -> tuple[str | None, str]:
+    """(kind, name) of a header as botocore reads it: shell words, exactly two
+    (`[profile "a b"]` is profile `a b`; `[profile a b]` is no profile at all)."""
+    if any(c in section for c in "\"'\\"):
+        import shlex
+
+        try:
+            words = shlex.split(section)
+        except ValueError:
+            return None, ""
+    else:
+        words = section.split()
+    if len(words) == 2:
+        return words[0], words[1]
+    return (words[0], "") if len(words) == 1 else (None, "")
+
+
+def _check_nested(path: Path, section: str, values: dict[str, str]) -> None:
+    """botocore reads a value that starts on the next line (`s3 =` then indented lines)
+    as `key = value` pairs, and refuses the whole file when a line has no `=`."""
+    for key, value in values.items():
+        if value.startswith("\n") and any(line.strip() and "=" not in line for line in value.splitlines()):
+            from ssoenv.shellout import printable
+
+            raise SsoenvError(f"{path}: {key} in [{printable(section)}] continues on indented lines "
+                              "without `=`, so the AWS CLI refuses the file; indent only `key = value` lines")
 
 
 def _check_values(path: Path, section: str, values: dict[str, str], keys: tuple[str, ...]) -> None:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 
@@ -31,7 +32,14 @@ BROKEN = {
     "inline comment in a profile": (SESSION_CONFIG + "\n" + SSO_PROFILE + "region = eu-west-1 # Ireland\n",
                                     "region in [profile ro] holds an inline comment ('eu-west-1 # Ireland')"),
     "byte-order mark": ("\ufeff" + SESSION_CONFIG + "\n" + SSO_PROFILE, "starts with a byte-order mark"),
+    "nested value without =": (SESSION_CONFIG + "\n" + SSO_PROFILE + "s3 =\n  addressing_style\n",
+                               "s3 in [profile ro] continues on indented lines without `=`"),
+    "not UTF-8": ("# caf\udce9\n" + SESSION_CONFIG + "\n" + SSO_PROFILE, "is not UTF-8 text (byte 6)"),
 }
+
+
+def write(path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))  # "not UTF-8": a Latin-1 byte
 
 COMMANDS = {
     "list": ["list"],
@@ -52,7 +60,7 @@ def test_botocore_really_refuses_or_misreads_these_files(home, problem):
 
     path = home / ".aws" / "config"
     path.parent.mkdir()
-    path.write_text(BROKEN[problem][0], encoding="utf-8")
+    write(path, BROKEN[problem][0])
     try:
         config = botocore.session.Session().full_config
     except botocore.exceptions.ConfigParseError:
@@ -68,12 +76,12 @@ def test_a_config_botocore_refuses_is_one_clear_line_for_every_command(home, run
     text, message = BROKEN[problem]
     path = home / ".aws" / "config"
     path.parent.mkdir()
-    path.write_text(text, encoding="utf-8")
+    write(path, text)
     status, out, err = run(*COMMANDS[command])
     assert status == 1 and out == "", (status, out, err)
     assert err.startswith(f"ssoenv: {path}") and message in err, err
     assert len(err.strip().splitlines()) == 1 and "internal error" not in err
-    assert path.read_text(encoding="utf-8") == text
+    assert path.read_bytes() == text.encode("utf-8", "surrogateescape")
 
 
 def test_the_aws_cli_itself_refuses_a_duplicate_section(home):
@@ -83,6 +91,21 @@ def test_the_aws_cli_itself_refuses_a_duplicate_section(home):
     proc = subprocess.run(["/usr/bin/aws", "configure", "get", "region"], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode != 0 and "Unable to parse config file" in proc.stderr
+
+
+def test_profile_names_are_read_as_botocore_reads_headers(logged_in, aws_config, run):
+    with open(aws_config, "a") as fh:
+        fh.write('\n[profile "my ro"]\nsso_session = corp\nsso_account_id = 111111111111\n'
+                 'sso_role_name = ReadOnlyAccess\n\n[profile two words]\nsso_session = corp\n'
+                 'sso_account_id = 222222222222\nsso_role_name = ReadOnlyAccess\n')
+    import botocore.session
+
+    assert {"my ro", "default"} == set(botocore.session.Session().full_config["profiles"])
+    status, out, err = run("list", "--json")
+    assert status == 0, err
+    assert [e["profile"] for e in json.loads(out) if e["profile"]] == ["my ro"]  # `two words`: no profile for the AWS CLI
+    status, out, err = run("use", "my ro", "--shell", "bash")
+    assert status == 0 and "export AWS_PROFILE='my ro';" in out, err
 
 
 def test_a_spaced_value_outside_what_ssoenv_reads_is_left_alone(aws_config, run):

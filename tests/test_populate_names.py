@@ -190,3 +190,21 @@ def test_the_aws_cli_reads_the_names_as_written(sandbox, run, tmp_path):
     proc = subprocess.run(["/usr/bin/aws", "configure", "get", "sso_account_id", "--profile",
                            "Sandbox-AdministratorAccess"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "333333333333", proc.stderr
+
+
+def test_a_name_another_sso_session_holds_is_never_taken(emulator, aws_config, run):
+    """The block holds `Sandbox-AdministratorAccess` for another sso-session (not logged
+    in now): populating corp never takes it over."""
+    with open(aws_config, "a") as fh:
+        fh.write("\n[sso-session lab]\nsso_start_url = https://lab.awsapps.com/start\nsso_region = us-east-1\n"
+                 "\n# BEGIN ssoenv managed profiles: edits inside this block are replaced by `ssoenv populate`\n"
+                 "[profile Sandbox-AdministratorAccess]\nsso_session = lab\nsso_account_id = 999999999999\n"
+                 "sso_role_name = AdministratorAccess\n# END ssoenv managed profiles\n")
+    emulator.set_accounts([account("333333333333", "Sandbox", "AdministratorAccess")])
+    assert run("login", "--sso-session", "corp", "--device-code", "--no-browser")[0] == 0
+    for argv in (["populate"], ["populate", "--sso-session", "corp", "--prune"], ["populate", "--rename"]):
+        status, _, err = run(*argv)
+        assert status == 0, err
+        assert account_of("Sandbox-AdministratorAccess") == ("999999999999", "AdministratorAccess")
+        assert botocore_profiles()["Sandbox-AdministratorAccess"]["sso_session"] == "lab"
+        assert account_of("Sandbox-AdministratorAccess-333333333333") == ("333333333333", "AdministratorAccess")
