@@ -151,7 +151,7 @@ def load(path: Path | None = None) -> AwsConfig:
         values = {k: v.strip() for k, v in raw.items()}
         kind, name = _section_name(section)
         if kind == "sso-session" and name:
-            _check_values(path, section, values, ONE_WORD_KEYS)
+            _check_values(path, section, values)
             url, region = values.get("sso_start_url"), values.get("sso_region")
             if not url or not region:
                 missing = "sso_start_url" if not url else "sso_region"
@@ -165,7 +165,7 @@ def load(path: Path | None = None) -> AwsConfig:
     for profile in profiles.values():
         if profile.is_sso or "sso_session" in profile.values:
             _check_values(path, f"profile {profile.name}" if profile.name != "default" else "default",
-                          profile.values, ONE_WORD_KEYS)
+                          profile.values)
     return AwsConfig(path, sessions, profiles)
 
 
@@ -197,19 +197,20 @@ def _check_nested(path: Path, section: str, values: dict[str, str]) -> None:
                               "without `=`, so the AWS CLI refuses the file; indent only `key = value` lines")
 
 
-def _check_values(path: Path, section: str, values: dict[str, str], keys: tuple[str, ...]) -> None:
+def _check_values(path: Path, section: str, values: dict[str, str]) -> None:
     """Refuse a value botocore would misread: it does not strip `; comments` after a value."""
-    for key in (*keys, "sso_registration_scopes"):
+    for key in (*ONE_WORD_KEYS, "sso_registration_scopes"):
         value = values.get(key)
         if not value:
             continue
-        bad = INLINE_COMMENT.search(value) if key == "sso_registration_scopes" else re.search(r"\s", value)
-        if bad:
+        comment = INLINE_COMMENT.search(value)
+        if comment or (key != "sso_registration_scopes" and re.search(r"\s", value)):
             from ssoenv.shellout import printable
 
-            what = "an inline comment" if INLINE_COMMENT.search(value) else "a space"
-            raise SsoenvError(f"{path}: {key} in [{printable(section)}] holds {what} ('{printable(value)}'), "
-                              "which the AWS CLI reads as part of the value; put comments on their own line")
+            fix = "put comments on their own line" if comment else "remove the space"
+            raise SsoenvError(f"{path}: {key} in [{printable(section)}] holds "
+                              f"{'an inline comment' if comment else 'a space'} ('{printable(value)}'), "
+                              f"which the AWS CLI reads as part of the value; {fix}")
 
 
 # --- round-trip edits --------------------------------------------------------------
