@@ -149,7 +149,7 @@ def load(path: Path | None = None) -> AwsConfig:
         raw = dict(parser.items(section))
         _check_nested(path, section, raw)
         values = {k: v.strip() for k, v in raw.items()}
-        kind, name = _section_name(section)
+        kind, name = section_name(section)
         if kind == "sso-session" and name:
             _check_values(path, section, values)
             url, region = values.get("sso_start_url"), values.get("sso_region")
@@ -169,7 +169,7 @@ def load(path: Path | None = None) -> AwsConfig:
     return AwsConfig(path, sessions, profiles)
 
 
-def _section_name(section: str) -> tuple[str | None, str]:
+def section_name(section: str) -> tuple[str | None, str]:
     """(kind, name) of a header as botocore reads it: shell words, exactly two
     (`[profile "a b"]` is profile `a b`; `[profile a b]` is no profile at all)."""
     if any(c in section for c in "\"'\\"):

@@ -102,12 +102,15 @@ def test_a_name_without_ascii_falls_back_to_the_account_id_and_is_never_taken_ov
 
 def test_a_user_profile_outside_the_block_is_never_taken(emulator, aws_config, run):
     with open(aws_config, "a") as fh:
-        fh.write("\n[profile Sandbox-AdministratorAccess]\nregion = eu-west-1\n")
-    emulator.set_accounts([account("333333333333", "Sandbox", "AdministratorAccess")])
+        fh.write('\n[profile Sandbox-AdministratorAccess]\nregion = eu-west-1\n'
+                 '\n[profile "Sandbox-ReadOnly"]\nregion = eu-west-2\n')
+    emulator.set_accounts([account("333333333333", "Sandbox", "AdministratorAccess", "ReadOnly")])
     assert run("login", "--device-code", "--no-browser")[0] == 0
     assert run("populate")[0] == 0
     profiles = botocore_profiles()
     assert profiles["Sandbox-AdministratorAccess"] == {"region": "eu-west-1"}
+    assert profiles["Sandbox-ReadOnly"] == {"region": "eu-west-2"}  # quoted: the same name for botocore
+    assert account_of("Sandbox-ReadOnly-333333333333") == ("333333333333", "ReadOnly")
     assert account_of("Sandbox-AdministratorAccess-333333333333") == ("333333333333", "AdministratorAccess")
 
 

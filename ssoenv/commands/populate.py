@@ -157,8 +157,14 @@ def _user_profiles(old: str, path) -> set[str]:
         parser.read_string(awsconfig.replace_managed_block(old, ""))
     except configparser.Error as exc:
         raise SsoenvError(f"cannot parse {path}: {str(exc).splitlines()[0]}") from None
-    names = {s[len("profile "):].strip() for s in parser.sections() if s.startswith("profile ")}
-    return names | ({"default"} if parser.has_section("default") else set())
+    names = set()
+    for section in parser.sections():
+        kind, name = awsconfig.section_name(section)  # `[profile "x"]` is x, as for the AWS CLI
+        if kind == "profile" and name:
+            names.add(name)
+        elif kind == "default" and not name:
+            names.add("default")
+    return names
 
 
 def _key(values: dict) -> tuple:
