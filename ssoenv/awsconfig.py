@@ -299,7 +299,10 @@ def _set_section_values(lines: list[str], header: int, values: dict[str, str], d
         if key in pending:
             value = pending.pop(key)
             if match.group("value").strip() != value or nxt != i + 1:
-                line = match.group("key") + match.group("sep") + value + match.group("trail") + (line_eol or eol)
+                sep = match.group("sep")
+                if not match.group("value") and sep[-1:] in ("=", ":"):
+                    sep += " "  # the old value sat on indented lines below: `key =` alone
+                line = match.group("key") + sep + value + match.group("trail") + line_eol
                 out.append(line)
                 last_content = len(out) - 1
                 i = nxt

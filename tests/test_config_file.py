@@ -254,3 +254,14 @@ def test_a_failed_configure_names_the_config_not_a_temp_file(home, run):
     assert status == 1, err
     assert err.startswith(f"ssoenv: cannot write {path}: ") and ".tmp" not in err
     assert f"in {path.parent}" in err and not path.exists()
+
+
+def test_configure_on_a_file_without_a_final_newline_adds_none(home, run):
+    path = home / ".aws" / "config"
+    path.parent.mkdir()
+    text = ("[sso-session corp]\nsso_registration_scopes = sso:account:access\n"
+            "sso_start_url = https://d-0000000000.awsapps.com/start\nsso_region=us-east-1")
+    path.write_text(text)
+    status, _, err = run("configure", "--sso-session", "corp", "--region", "eu-west-1")
+    assert status == 0, err
+    assert path.read_bytes() == text.replace("us-east-1", "eu-west-1").encode()
