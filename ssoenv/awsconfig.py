@@ -1,9 +1,15 @@
 """~/.aws/config (or $AWS_CONFIG_FILE): read fast, edit round-trip.
 
-Reading uses configparser (cheap, stdlib). Editing goes through configupdater so
-comments, order, blank lines and unknown keys survive; every edit is backed up and
-written atomically. ssoenv only ever touches `[sso-session NAME]` sections it is
-asked to and the block between its own markers (see `replace_managed_block`).
+Reading uses configparser (cheap, stdlib) with botocore's rules: a file the AWS CLI
+would refuse (duplicate section or key, a byte-order mark) or a value it would misread
+(an inline `; comment` is part of the value for botocore) is an error here too, named
+in one line, rather than something ssoenv exports and the AWS CLI then chokes on.
+
+Editing works on lines: only the lines ssoenv changes are rewritten, in the file's
+own line endings; comments, order, spacing and unknown keys stay byte for byte.
+Every edit is backed up and written atomically. ssoenv only ever touches the
+`[sso-session NAME]` section it is asked to and the block between its own markers
+(see `replace_managed_block`).
 """
 
 from __future__ import annotations
@@ -104,16 +110,35 @@ def _split_scopes(text: str | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
+# Values ssoenv (and botocore) read as one word: whitespace inside means a typo or an
+# inline comment, which botocore keeps as part of the value.
+ONE_WORD_KEYS = ("sso_session", "sso_account_id", "sso_role_name", "sso_start_url", "sso_region", "region")
+INLINE_COMMENT = re.compile(r"\s[;#]")
+
+
 def load(path: Path | None = None) -> AwsConfig:
     """Parse the AWS config. A missing file is an empty config; a broken one an error."""
     path = path or paths.aws_config_file()
-    parser = configparser.RawConfigParser(strict=False, interpolation=None, default_section="\0none")
+    # strict: botocore's loader refuses duplicate sections and keys, so do we.
+    parser = configparser.RawConfigParser(strict=True, interpolation=None, default_section="\0none")
     try:
         with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh)
+            text = fh.read()
+        if text.startswith("\ufeff"):
+            raise SsoenvError(f"{path} starts with a byte-order mark (BOM), which the AWS CLI cannot read; "
+                              "save it as UTF-8 without BOM")
+        parser.read_string(text, source=str(path))
     except FileNotFoundError:
         return AwsConfig(path, {}, {})
-    except (configparser.Error, UnicodeDecodeError) as exc:
+    except configparser.DuplicateSectionError as exc:
+        raise SsoenvError(f"{path} has more than one [{exc.section}] section (line {exc.lineno}); "
+                          "the AWS CLI refuses such a file: merge them by hand") from None
+    except configparser.DuplicateOptionError as exc:
+        raise SsoenvError(f"{path} sets {exc.option} twice in [{exc.section}] (line {exc.lineno}); "
+                          "the AWS CLI refuses such a file: keep one") from None
+    except UnicodeDecodeError as exc:
+        raise SsoenvError(f"{path} is not UTF-8 text (byte {exc.start + 1}); the AWS CLI cannot read it") from None
+    except configparser.Error as exc:
         first = str(exc).strip().splitlines()[0]
         raise SsoenvError(f"cannot parse {path}: {first}") from None
     except OSError as exc:
@@ -121,10 +146,12 @@ def load(path: Path | None = None) -> AwsConfig:
     sessions: dict[str, SsoSession] = {}
     profiles: dict[str, Profile] = {}
     for section in parser.sections():
-        values = {k: v.strip() for k, v in parser.items(section)}
-        kind, _, name = section.strip().partition(" ")
-        name = name.strip()
+        raw = dict(parser.items(section))
+        _check_nested(path, section, raw)
+        values = {k: v.strip() for k, v in raw.items()}
+        kind, name = section_name(section)
         if kind == "sso-session" and name:
+            _check_values(path, section, values)
             url, region = values.get("sso_start_url"), values.get("sso_region")
             if not url or not region:
                 missing = "sso_start_url" if not url else "sso_region"
@@ -135,7 +162,55 @@ def load(path: Path | None = None) -> AwsConfig:
             profiles[name] = Profile(name, values)
         elif section.strip() == "default":
             profiles["default"] = Profile("default", values)
+    for profile in profiles.values():
+        if profile.is_sso or "sso_session" in profile.values:
+            _check_values(path, f"profile {profile.name}" if profile.name != "default" else "default",
+                          profile.values)
     return AwsConfig(path, sessions, profiles)
+
+
+def section_name(section: str) -> tuple[str | None, str]:
+    """(kind, name) of a header as botocore reads it: shell words, exactly two
+    (`[profile "a b"]` is profile `a b`; `[profile a b]` is no profile at all)."""
+    if any(c in section for c in "\"'\\"):
+        import shlex
+
+        try:
+            words = shlex.split(section)
+        except ValueError:
+            return None, ""
+    else:
+        words = section.split()
+    if len(words) == 2:
+        return words[0], words[1]
+    return (words[0], "") if len(words) == 1 else (None, "")
+
+
+def _check_nested(path: Path, section: str, values: dict[str, str]) -> None:
+    """botocore reads a value that starts on the next line (`s3 =` then indented lines)
+    as `key = value` pairs, and refuses the whole file when a line has no `=`."""
+    for key, value in values.items():
+        if value.startswith("\n") and any(line.strip() and "=" not in line for line in value.splitlines()):
+            from ssoenv.shellout import printable
+
+            raise SsoenvError(f"{path}: {key} in [{printable(section)}] continues on indented lines "
+                              "without `=`, so the AWS CLI refuses the file; indent only `key = value` lines")
+
+
+def _check_values(path: Path, section: str, values: dict[str, str]) -> None:
+    """Refuse a value botocore would misread: it does not strip `; comments` after a value."""
+    for key in (*ONE_WORD_KEYS, "sso_registration_scopes"):
+        value = values.get(key)
+        if not value:
+            continue
+        comment = INLINE_COMMENT.search(value)
+        if comment or (key != "sso_registration_scopes" and re.search(r"\s", value)):
+            from ssoenv.shellout import printable
+
+            fix = "put comments on their own line" if comment else "remove the space"
+            raise SsoenvError(f"{path}: {key} in [{printable(section)}] holds "
+                              f"{'an inline comment' if comment else 'a space'} ('{printable(value)}'), "
+                              f"which the AWS CLI reads as part of the value; {fix}")
 
 
 # --- round-trip edits --------------------------------------------------------------
@@ -150,15 +225,23 @@ def read_text(path: Path) -> str:
         raise SsoenvError(f"{path} is not UTF-8 text; not editing it") from None
 
 
+def newline_of(text: str) -> str:
+    """The file's line ending (of its first line): what lines ssoenv adds are written in."""
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
+
+
 def write_config_text(path: Path, old: str, text: str) -> Path | None:
     """Back up the current file, then atomically replace it. Returns the backup path.
 
     A symlinked config (dotfile managers) is edited where it points. The edit is
     refused if the file changed since `old` was read (another editor, another ssoenv).
+    A failed write names the file the user can fix, not the temporary file beside it.
     """
     from ssoenv.cache import atomic_write_bytes, file_lock
 
     target = Path(os.path.realpath(path))
+    shown = str(path) if target == Path(path) else f"{path} (a link to {target})"
     with file_lock(paths.lock_dir() / "aws-config.lock", timeout=30):
         if read_text(target) != old:
             raise SsoenvError(f"{path} changed while ssoenv was editing it; nothing written, run it again")
@@ -166,11 +249,74 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
         if target.exists():
             backup = paths.backup_file(path)
             mode = os.stat(target).st_mode & 0o777
-            atomic_write_bytes(backup, target.read_bytes(), mode=0o600, private=False)
+            try:
+                atomic_write_bytes(backup, target.read_bytes(), mode=0o600, private=False)
+            except OSError as exc:
+                raise SsoenvError(f"cannot back up {shown} to {backup}: {exc.strerror or exc} "
+                                  f"(in {backup.parent}); nothing written") from None
         else:
             mode = 0o600
-        atomic_write_bytes(target, text.encode("utf-8"), mode=mode, private=False)
+        try:
+            atomic_write_bytes(target, text.encode("utf-8"), mode=mode, private=False)
+        except OSError as exc:
+            raise SsoenvError(f"cannot write {shown}: {exc.strerror or exc} "
+                              f"(ssoenv replaces it through a new file in {target.parent}); "
+                              "the file is unchanged") from None
     return backup
+
+
+SECTION_HEADER = re.compile(r"\[.*\]")
+KEY_LINE = re.compile(r"(?P<key>[^\s=:;#\[][^=:]*?)(?P<sep>\s*[=:]\s*)(?P<value>.*?)(?P<trail>\s*)\Z", re.DOTALL)
+
+
+def _split_eol(line: str) -> tuple[str, str]:
+    body = line.rstrip("\r\n")
+    return body, line[len(body):]
+
+
+def _set_section_values(lines: list[str], header: int, values: dict[str, str], drop: tuple[str, ...],
+                        eol: str) -> list[str]:
+    """Set keys in the section whose header is lines[header]; a line whose value is
+    unchanged stays byte for byte, a changed one keeps its key, spacing and line ending."""
+    end = header + 1
+    while end < len(lines) and not (lines[end][:1] == "[" and SECTION_HEADER.match(lines[end].strip())):
+        end += 1
+    out = lines[:header + 1]
+    pending = dict(values)
+    last_content = header  # index in `out` after which missing keys go
+    i = header + 1
+    while i < end:
+        line = lines[i]
+        body, line_eol = _split_eol(line)
+        match = KEY_LINE.match(body) if body[:1] not in (" ", "\t", "") else None
+        nxt = i + 1  # an indented line after a key continues its value
+        while match and nxt < end and lines[nxt][:1] in (" ", "\t") and lines[nxt].strip():
+            nxt += 1
+        key = match.group("key").strip().lower() if match else None
+        if key in drop:
+            i = nxt
+            continue
+        if key in pending:
+            value = pending.pop(key)
+            if match.group("value").strip() != value or nxt != i + 1:
+                sep = match.group("sep")
+                if not match.group("value") and sep[-1:] in ("=", ":"):
+                    sep += " "  # the old value sat on indented lines below: `key =` alone
+                line = match.group("key") + sep + value + match.group("trail") + line_eol
+                out.append(line)
+                last_content = len(out) - 1
+                i = nxt
+                continue
+        out.extend(lines[i:nxt])
+        if body.strip() and not body.lstrip().startswith(("#", ";")):
+            last_content = len(out) - 1
+        i = nxt
+    if pending:
+        body, line_eol = _split_eol(out[last_content])
+        if not line_eol:  # the section ends the file without a newline
+            out[last_content] = body + eol
+        out[last_content + 1:last_content + 1] = [f"{k} = {v}{eol}" for k, v in pending.items()]
+    return out + lines[end:]
 
 
 def upsert_sso_session(name: str, start_url: str, region: str, scopes: list[str] | None,
@@ -178,39 +324,34 @@ def upsert_sso_session(name: str, start_url: str, region: str, scopes: list[str]
     """Add or update `[sso-session name]`; returns (old text, new text). Nothing written."""
     path = path or paths.aws_config_file()
     old = read_text(path)
+    eol = newline_of(old)
     values = {"sso_start_url": start_url, "sso_region": region}
     if scopes:
         values["sso_registration_scopes"] = ",".join(scopes)
-    # The header as the user wrote it (spacing may differ): configupdater keys by it.
-    pattern = r"^\[(\s*sso-session\s+" + re.escape(name) + r"\s*)\]"
-    if len(re.findall(pattern, old, re.MULTILINE)) > 1:
+    # The header as the user wrote it (spacing may differ).
+    pattern = re.compile(r"\[\s*sso-session\s+" + re.escape(name) + r"\s*\]")
+    lines = old.splitlines(keepends=True)
+    headers = [i for i, line in enumerate(lines) if line[:1] == "[" and pattern.fullmatch(line.strip())]
+    if len(headers) > 1:
         raise SsoenvError(f"{path} has more than one [sso-session {name}] section; "
                           "merge them by hand first (the last one wins for the AWS CLI)")
-    header = re.search(pattern, old, re.MULTILINE)
-    if header is None:
+    if not headers:
         # A new section is appended as text: the user's bytes stay exactly as they were.
-        body = f"[sso-session {name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+        body = f"[sso-session {name}]{eol}" + "".join(f"{k} = {v}{eol}" for k, v in values.items())
         if not old:
             return old, body
-        return old, old + ("\n" if old.endswith("\n") else "\n\n") + body
-    section = header.group(1)
-    from configupdater import ConfigUpdater
-
-    updater = ConfigUpdater(allow_no_value=True, strict=False)
-    try:
-        updater.read_string(old)
-    except Exception as exc:  # configupdater raises configparser-style errors
-        raise SsoenvError(f"cannot parse {path}: {str(exc).splitlines()[0]}") from None
-    for key, value in values.items():
-        updater[section][key] = value
-    if not scopes and updater.has_option(section, "sso_registration_scopes"):
-        updater.remove_option(section, "sso_registration_scopes")
-    return old, str(updater)
+        return old, old + (eol if old.endswith("\n") else eol + eol) + body
+    drop = () if scopes else ("sso_registration_scopes",)
+    return old, "".join(_set_section_values(lines, headers[0], values, drop, eol))
 
 
 def replace_managed_block(old: str, body: str) -> str:
-    """Put `body` between ssoenv's markers; everything outside them stays byte for byte."""
+    """Put `body` between ssoenv's markers; everything outside them stays byte for byte.
+
+    `body` is written with "\n"; it takes the file's own line endings."""
+    eol = newline_of(old)
     block = f"{BLOCK_BEGIN}\n{body.rstrip()}\n{BLOCK_END}\n" if body.strip() else ""
+    block = block.replace("\n", eol)
     start = old.find(BLOCK_BEGIN)
     if start != -1:
         end = old.find(BLOCK_END, start)
@@ -218,16 +359,19 @@ def replace_managed_block(old: str, body: str) -> str:
             raise SsoenvError("the ssoenv block in the AWS config has a BEGIN marker but no END marker; "
                               "fix the file by hand")
         end += len(BLOCK_END)
-        if old[end:end + 1] == "\n":
-            end += 1
+        for ending in ("\r\n", "\n"):
+            if old.startswith(ending, end):
+                end += len(ending)
+                break
         return old[:start] + block + old[end:]
     if not block:
         return old
-    sep = "" if not old else ("\n" if old.endswith("\n") else "\n\n")
-    if old and old.endswith("\n") and not old.endswith("\n\n"):
-        sep = "\n"
-    elif old.endswith("\n\n"):
+    if not old or old.endswith("\n\n") or old.endswith("\r\n\r\n"):
         sep = ""
+    elif old.endswith("\n"):
+        sep = eol
+    else:
+        sep = eol + eol
     return old + sep + block
 
 

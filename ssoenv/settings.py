@@ -33,7 +33,8 @@ DEFAULTS = {
 def _file_values() -> dict[str, str]:
     parser = configparser.RawConfigParser(interpolation=None)
     try:
-        parser.read(paths.settings_file(), encoding="utf-8")
+        # utf-8-sig: a file saved by an editor that adds a byte-order mark reads the same.
+        parser.read(paths.settings_file(), encoding="utf-8-sig")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise SsoenvError(f"cannot parse {paths.settings_file()}: {str(exc).splitlines()[0]}") from None
     return dict(parser.items("ssoenv")) if parser.has_section("ssoenv") else {}
