@@ -42,9 +42,12 @@ region = us-east-1
 
 
 def need(*programs: str) -> None:
+    """Skip without `programs`; under CI (CI=true) their absence is a failure."""
+    from conftest import missing_tool
+
     for program in programs:
         if not shutil.which(program) and not os.path.exists(program):
-            pytest.skip(f"{program} is not installed")
+            missing_tool(program)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
