@@ -66,6 +66,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         "AWS_PAGER": "",
         "TMPDIR": str(home / "tmp"),
     }
+    if os.environ.get("PYTHONPATH"):  # which ssoenv the tests run (scripts/mutate points it at a copy)
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     # fish's first interactive start would parse every man page in the background.
     (home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
