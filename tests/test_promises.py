@@ -14,7 +14,6 @@ signals or kills it.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import os
 import signal
@@ -22,12 +21,12 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import SESSION_CONFIG, ssoenv_subprocess
+from interrupt_support import PausedWrite, leftovers
 from ssoenv import cache, paths
 
 ROOT_RO = ("exec", "RootAccount/ReadOnlyAccess", "--")
@@ -59,61 +58,7 @@ def role_cache_files() -> list[Path]:
     return sorted(paths.cli_cache_dir().glob("*.json"))
 
 
-def leftovers(directory: Path) -> list[str]:
-    return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")] if directory.exists() else []
-
-
 # --- interrupted while writing ----------------------------------------------------
-
-class PausedWrite:
-    """A `python -m ssoenv ARGV` process stopped half-way through writing `target`."""
-
-    def __init__(self, tmp_path: Path, target: Path, argv: list[str], env: dict | None = None):
-        self.fifo = tmp_path / f"pause-{time.monotonic_ns()}"
-        os.mkfifo(self.fifo)
-        env = dict(env or os.environ)
-        env["SSOENV_TEST_PAUSE_WRITE"] = f"{target}{os.pathsep}{self.fifo}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "ssoenv", *argv], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.fd: int | None = None
-
-    def wait_inside(self, limit: float = 60) -> None:
-        """Return once the process is blocked inside the write (it opened the FIFO)."""
-        deadline = time.monotonic() + limit
-        while self.fd is None:
-            try:  # succeeds only once the process holds the reading end
-                self.fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as exc:
-                if exc.errno != errno.ENXIO:
-                    raise
-                if self.proc.poll() is not None:
-                    out, err = self.proc.communicate()
-                    raise AssertionError(f"the process ended ({self.proc.returncode}) before it paused "
-                                         f"inside the write: {err}")
-                if time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise AssertionError("the process never reached the paused write")
-                time.sleep(0.02)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    def interrupt(self, sig: int) -> tuple[int, str, str]:
-        self.wait_inside()
-        self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=60)
-        self.release()
-        return self.proc.returncode, out, err
-
-    def finish(self) -> tuple[int, str, str]:
-        self.wait_inside()
-        self.release()
-        out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out, err
-
 
 def _check_interrupted(sig, status, err, directory: Path) -> None:
     if sig == signal.SIGINT:
@@ -136,15 +81,6 @@ def test_login_interrupted_while_writing_the_token_keeps_the_old_one(logged_in, 
     assert token.read_bytes() == old  # never a truncated token
     proc = in_botocore(BOTOCORE_USES_THE_TOKEN)
     assert proc.returncode == 0 and proc.stdout.startswith("ASIA"), proc.stderr
-
-
-def test_login_interrupted_before_its_first_token_leaves_no_file(emulator, aws_config, tmp_path):
-    token = paths.token_cache_file("corp")
-    paused = PausedWrite(tmp_path, token, ["login", "--sso-session", "corp", "--device-code", "--no-browser"])
-    status, _, err = paused.interrupt(signal.SIGINT)
-    assert status == 130, err
-    assert not token.exists() and leftovers(token.parent) == []
-    assert aws_config.read_text() == SESSION_CONFIG
 
 
 def test_a_paused_login_that_goes_on_writes_a_token_botocore_uses(logged_in, aws_config, tmp_path):
@@ -422,23 +358,3 @@ def test_credentials_mode_unsets_the_profile_and_clear_unsets_all(synced, run, a
     env = _after_eval(shell, out, {**STALE, "SSOENV_ACCOUNT_ID": "1", "SSOENV_MODE": "profile"})
     assert [name for name in ("AWS_PROFILE", *CREDENTIAL_VARS, "SSOENV_ACCOUNT_ID", "SSOENV_MODE")
             if name in env] == []
-
-
-# --- sync keeps the sessions of another AWS_CONFIG_FILE ------------------------------------
-
-def test_sync_under_another_config_keeps_the_first_configs_sessions(synced, run, home, monkeypatch):
-    other = home / "other-config"
-    other.write_text("[sso-session lab]\nsso_start_url = https://lab.awsapps.com/start\nsso_region = us-east-1\n"
-                     "sso_registration_scopes = sso:account:access\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(other))
-    status, _, err = run("login", "--sso-session", "lab", "--device-code", "--no-browser")
-    assert status == 0, err
-    status, _, err = run("sync")
-    assert status == 0 and "lab: 2 accounts" in err, err
-    assert set(json.loads(paths.catalog_file().read_text())["sessions"]) == {"corp", "lab"}
-    monkeypatch.delenv("AWS_CONFIG_FILE")
-    synced.reset_calls()
-    status, out, _ = run("list", "--json")
-    assert status == 0 and {r["sso_session"] for r in json.loads(out)} == {"corp"}
-    assert len(json.loads(out)) == 4
-    assert synced.calls().get("ListAccounts", 0) == 0  # from the cache, not fetched again
