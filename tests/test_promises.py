@@ -358,3 +358,74 @@ def test_credentials_mode_unsets_the_profile_and_clear_unsets_all(synced, run, a
     env = _after_eval(shell, out, {**STALE, "SSOENV_ACCOUNT_ID": "1", "SSOENV_MODE": "profile"})
     assert [name for name in ("AWS_PROFILE", *CREDENTIAL_VARS, "SSOENV_ACCOUNT_ID", "SSOENV_MODE")
             if name in env] == []
+
+
+# --- secrets: never in argv, logs or messages ------------------------------------------------
+
+def _secrets() -> set[str]:
+    """Every token, client secret and role secret in the caches right now."""
+    found = set()
+    for path in [*paths.sso_cache_dir().glob("*.json"), *role_cache_files()]:
+        data = json.loads(path.read_text())
+        data.update(data.get("Credentials") or {})
+        found |= {data[k] for k in ("accessToken", "refreshToken", "clientSecret", "SecretAccessKey",
+                                    "SessionToken") if isinstance(data.get(k), str)}
+    return found
+
+
+def test_secrets_never_reach_argv_logs_or_messages(synced, run, aws_config, tmp_path):
+    """Every process started (strace -f: execve argv) and every message at -vv --debug,
+    across login, sync, a stale list (background sync), exec, a renewal, a refused
+    renewal and logout."""
+    import shutil
+
+    from conftest import missing_tool
+
+    if not shutil.which("strace"):
+        missing_tool("strace")
+    aws_config.write_text(SESSION_CONFIG + MEMBER_PROFILE)
+    commands = [
+        ["login", "--sso-session", "corp", "--device-code", "--no-browser", "--force"],
+        ["sync"],
+        [*ROOT_RO, "sh", "-c", "true"],
+        ["use", "member-ro", "--shell", "bash"],
+        ["refresh", "--sso-session", "corp"],
+        ["list"],
+        ["credential-process", "--account", "111111111111", "--role", "ReadOnlyAccess"],
+        ["refresh", "--sso-session", "corp"],  # refused: the tokens were revoked
+        ["logout", "--sso-session", "corp"],
+    ]
+    seen: set[str] = set(_secrets())
+    traces, messages = [], []
+    refreshes = 0
+    for i, argv in enumerate(commands):
+        if argv[0] == "refresh":  # near expiry: a silent renewal, then a refused one
+            refreshes += 1
+            if refreshes == 2:
+                synced.revoke_tokens()
+            token = paths.token_cache_file("corp")
+            data = json.loads(token.read_text())
+            data["expiresAt"] = cache.format_time(cache.now() + dt.timedelta(seconds=60))
+            token.write_text(json.dumps(data))
+        if argv[0] == "list":  # stale: a background sync starts
+            data = json.loads(paths.catalog_file().read_text())
+            for record in data["sessions"].values():
+                record["fetched_at"] = 0
+            paths.catalog_file().write_text(json.dumps(data))
+        trace = tmp_path / f"trace-{i}"
+        proc = subprocess.run(["strace", "-f", "-qq", "-s", "100000", "-e", "trace=execve", "-o", str(trace),
+                               sys.executable, "-m", "ssoenv", "-vv", "--debug", *argv],
+                              env=dict(os.environ), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == (3 if refreshes == 2 and argv[0] == "refresh" else 0), (argv, proc.stderr)
+        seen |= _secrets()
+        traces.append(trace.read_text())
+        messages.append(proc.stderr)
+    assert len(seen) >= 8
+    assert any('"sh", "-c", "true"' in t for t in traces)  # strace saw the child...
+    assert any('"sync", "--quiet", "--no-login"' in t for t in traces)  # ...and the background sync
+    assert "refused" in messages[-2]  # the refused renewal was logged
+    for secret in seen:
+        for trace in traces:
+            assert secret not in trace, secret[:6]
+        for text in messages:
+            assert secret not in text, secret[:6]
