@@ -57,7 +57,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            _write_data(fh, data, path)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -65,6 +65,34 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _write_data(fh, data: bytes, path: Path) -> None:
+    """fh.write(data); for the interruption tests, a pause half-way through.
+
+    SSOENV_TEST_PAUSE_WRITE="TARGET<os.pathsep>FIFO" (both absolute paths; FIFO an
+    existing named pipe): writing TARGET stops after half of the bytes until the test
+    has opened FIFO for writing (its "we are inside the write" signal) and closed it.
+    Tests signal or kill the process in between. Anything else is a plain write.
+    """
+    hook = os.environ.get("SSOENV_TEST_PAUSE_WRITE")
+    if hook:
+        target, _, fifo = hook.partition(os.pathsep)
+        if target == str(path) and os.path.isabs(fifo) and _is_fifo(fifo):
+            half = len(data) // 2
+            fh.write(data[:half])
+            fh.flush()
+            with open(fifo, "rb") as pipe:  # blocks until the test opens the other end...
+                pipe.read()  # ...and until it closes it
+            data = data[half:]
+    fh.write(data)
+
+
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:

@@ -355,7 +355,20 @@ def test_denied_login(emulator, aws_config, run):
     assert not token_file().exists()
 
 
-def test_ctrl_c_during_login_leaves_nothing_half_written(emulator, aws_config, home):
+def test_ctrl_c_during_login_leaves_nothing_half_written(emulator, aws_config, home, tmp_path):
+    """Ctrl-C lands while the token is being written (half of it in the temp file)."""
+    from interrupt_support import PausedWrite, leftovers
+
+    paused = PausedWrite(tmp_path, token_file(), ["login", "--device-code", "--no-browser"])
+    status, out, err = paused.interrupt(signal.SIGINT)
+    assert status == 130, err
+    assert "Traceback" not in err and out == ""
+    assert not token_file().exists()
+    assert leftovers(paths.sso_cache_dir()) == []
+    assert aws_config.read_text() == SESSION_CONFIG
+
+
+def test_ctrl_c_while_waiting_for_approval_exits_130(emulator, aws_config, home):
     emulator.update(auto_approve=False)
     proc = subprocess.Popen([sys.executable, "-m", "ssoenv", "login", "--device-code", "--no-browser"],
                             env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

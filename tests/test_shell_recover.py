@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import AWS_CLI, SSOENV  # noqa: E402
+from test_shell_support import AWS_CLI, SSOENV, need  # noqa: E402
 
 from ssoenv import awsconfig  # noqa: E402
 from ssoenv.commands import recover  # noqa: E402
@@ -190,8 +190,7 @@ def test_login_with_a_terminal_uses_the_own_flow(logged_in, run, monkeypatch):
 
 
 def test_login_with_a_terminal_via_the_aws_cli_v2(logged_in, run, monkeypatch, tmp_path):
-    if not os.access(AWS_CLI, os.X_OK):
-        pytest.skip("the AWS CLI v2 (/usr/bin/aws) is not installed")
+    need(AWS_CLI)
     from ssoenv import login
 
     write_endpoint_rulesets(tmp_path / "awsdata", logged_in.url)
@@ -209,8 +208,7 @@ def test_login_with_a_terminal_via_the_aws_cli_v2(logged_in, run, monkeypatch, t
 
 def test_a_burst_of_failures_makes_one_login(logged_in, home, tmp_path):
     """Four commands fail at once, each in its own terminal: one device login."""
-    if not shutil.which("script"):
-        pytest.skip("script(1) is not installed")
+    need("script")
     logged_in.revoke_tokens()
     env = {**os.environ, "HOME": str(home), "SSOENV_LOGIN_VIA_AWS_CLI": "false"}
     procs = [subprocess.Popen(["script", "-qec", f"{SSOENV} recover -- aws s3 ls", "/dev/null"], env=env,

@@ -42,9 +42,12 @@ region = us-east-1
 
 
 def need(*programs: str) -> None:
+    """Skip without `programs`; under CI (CI=true) their absence is a failure."""
+    from conftest import missing_tool
+
     for program in programs:
         if not shutil.which(program) and not os.path.exists(program):
-            pytest.skip(f"{program} is not installed")
+            missing_tool(program)
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
@@ -63,6 +66,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
         "AWS_PAGER": "",
         "TMPDIR": str(home / "tmp"),
     }
+    if os.environ.get("PYTHONPATH"):  # which ssoenv the tests run (scripts/mutate points it at a copy)
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     # fish's first interactive start would parse every man page in the background.
     (home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)

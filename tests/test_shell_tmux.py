@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -16,19 +15,18 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_shell_support import (  # noqa: E402
-    AWS_CLI, SHELLS, SSOENV, Tmux, World, clean_env, pick, write_rc,
+    AWS_CLI, SHELLS, SSOENV, Tmux, World, clean_env, need, pick, write_rc,
 )
 
-pytestmark = [
-    pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed"),
-]
+@pytest.fixture(autouse=True)
+def _tmux_installed():
+    need("tmux")  # a failure under CI
 
 PROMPT_END = r"\[{status}\](#|\$|>|%) *$"
 
 
 def _need_shell(shell: str) -> None:
-    if not shutil.which(shell):
-        pytest.skip(f"{shell} is not installed")
+    need(shell)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +39,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def s3(world):
     """moto's S3 on loopback with one bucket; the AWS CLI reaches it with --endpoint-url."""
-    if not os.access(AWS_CLI, os.X_OK):
-        pytest.skip("Debian's AWS CLI v2 (/usr/bin/aws) is not installed")
+    need(AWS_CLI)
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:

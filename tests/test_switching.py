@@ -35,7 +35,13 @@ def eval_in(shell: str, statements: str, var: str = "SSOENV_ACCOUNT_NAME", cwd=N
 
 
 def shells():
-    return [s for s in ("bash", "zsh", "fish") if shutil.which(s)]
+    """The shells to eval in: a missing one is skipped, and a failure under CI."""
+    from conftest import missing_tool
+
+    found = [s for s in ("bash", "zsh", "fish") if shutil.which(s)]
+    if len(found) < 3:
+        missing_tool(" and ".join(sorted({"bash", "zsh", "fish"} - set(found))))
+    return found
 
 
 # --- list -----------------------------------------------------------------------------------
