@@ -22,11 +22,11 @@ MIN_VALID = 5 * 60
 
 
 def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
-    if entry.sso_session in config.sessions:
-        return config.sessions[entry.sso_session]
-    if entry.profile:
+    if entry.profile and entry.profile in config.profiles:
         return config.session_for_profile(entry.profile)
-    return config.session(entry.sso_session)
+    from ssoenv import catalog
+
+    return catalog.login_named(config, entry.sso_session) or config.session(entry.sso_session)
 
 
 def _cache_path(session: SsoSession, entry: Entry):

@@ -30,13 +30,21 @@ def run(args) -> int:
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
+    unlisted = [s for s in catalog.unlisted(config, data)
+                if not args.sso_session or catalog.login_key(s) == args.sso_session]
+    _say_unlisted(unlisted)
+    # Nothing to show because a login is needed: exit 3, as every command that needs one.
+    status = 3 if unlisted and not entries else 0
     if args.json:
         # One C-encoded call; `jq` makes it pretty when a person reads it.
         sys.stdout.write(json.dumps([e.as_json() for e in entries], ensure_ascii=False) + "\n")
-        return 0
+        return status
     if not entries:
-        print("ssoenv: no accounts yet; run `ssoenv sync` (after `ssoenv login`)", file=sys.stderr)
-        return 0
+        if not catalog.logins(config):
+            print(f"ssoenv: no sso-session in {config.path}; add one with `ssoenv configure`", file=sys.stderr)
+        elif not unlisted:
+            print("ssoenv: no accounts: the portal lists none for you", file=sys.stderr)
+        return status
     current = targets.active()
     tty = sys.stdout.isatty()
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")] if tty else []
@@ -52,3 +60,15 @@ def run(args) -> int:
     else:
         sys.stdout.write("".join("\t".join(r[1:]) + "\n" for r in rows))
     return 0
+
+
+def _say_unlisted(sessions) -> None:
+    """One line per login whose accounts are missing from the list, with the command to run."""
+    import sys
+
+    from ssoenv import login
+
+    for session in sessions:
+        state = "its SSO session has expired" if login.read_token(session) else "not logged in"
+        print(f"ssoenv: no accounts of {session.label} ({state}); run: {login.login_command(session)}",
+              file=sys.stderr)
