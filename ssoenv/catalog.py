@@ -58,6 +58,13 @@ def login_key(session: SsoSession) -> str:
     return session.label if session.legacy else session.name
 
 
+def canonical(config: AwsConfig, session: SsoSession) -> SsoSession:
+    """Legacy profiles of one start URL share one login: the one `legacy_logins` names."""
+    if not session.legacy:
+        return session
+    return legacy_logins(config).get(session.start_url, session)
+
+
 def profile_key(config: AwsConfig, profile) -> str:
     """The catalog key of the login a profile uses."""
     if profile.sso_session:

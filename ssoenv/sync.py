@@ -81,7 +81,7 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
     concurrency = settings.get_int("sync_concurrency") or 1
     progress = not quiet and sys.stderr.isatty()
     fetched: dict[str, dict] = {}
-    for session in sessions:
+    for session in [catalog.canonical(config, s) for s in sessions]:
         token = login.ensure_token(session, interactive=None if allow_login else False)
         try:
             accounts = fetch_session(session, token["accessToken"], concurrency=concurrency, progress=progress)
