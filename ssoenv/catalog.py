@@ -65,11 +65,11 @@ def canonical(config: AwsConfig, session: SsoSession) -> SsoSession:
     return legacy_logins(config).get(session.start_url, session)
 
 
-def profile_key(config: AwsConfig, profile) -> str:
-    """The catalog key of the login a profile uses."""
+def profile_key(config: AwsConfig, profile, legacy: dict[str, SsoSession] | None = None) -> str:
+    """The catalog key of the login a profile uses (`legacy`: `legacy_logins`, if at hand)."""
     if profile.sso_session:
         return profile.sso_session
-    login = legacy_logins(config).get(profile.values.get("sso_start_url"))
+    login = (legacy_logins(config) if legacy is None else legacy).get(profile.values.get("sso_start_url"))
     return login_key(login) if login else profile.name
 
 
@@ -128,7 +128,8 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
                 names.setdefault(account["id"], account.get("name", ""))
     synced_keys = set()
     result: list[Entry] = []
-    current = {login_key(s) for s in logins(config)}
+    legacy = legacy_logins(config)
+    current = set(config.sessions) | {login_key(s) for s in legacy.values()}
     for name, record in data["sessions"].items():
         if name not in current:
             continue  # the sso-session (or legacy profile) was removed from the config
@@ -136,7 +137,7 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
             synced_keys.add(e.key)
             result.append(e)
     for profile in config.sso_profiles():
-        session = profile_key(config, profile)
+        session = profile_key(config, profile, legacy)
         if not profile.account_id or not profile.role_name:
             continue
         key = (session, profile.account_id, profile.role_name)
