@@ -127,7 +127,10 @@ def describe(report: dict[str, tuple[int, int, int]]) -> str:
 def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
     if sessions:
         return
-    if not config.sessions:
+    everything = catalog.logins(config)
+    if not everything:
         raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure")
     from ssoenv.errors import ExitStatus
-    raise SsoenvError("not logged in to any sso-session; run: ssoenv login", ExitStatus.LOGIN_REQUIRED)
+    names = ", ".join(s.label for s in everything)
+    commands = " or ".join(login.login_command(s) for s in everything)
+    raise SsoenvError(f"not logged in to {names}; run: {commands}", ExitStatus.LOGIN_REQUIRED)

@@ -160,3 +160,10 @@ def test_legacy_and_sso_session_side_by_side(legacy_login, home, run):
     assert sessions == {"corp", "profile legacy"}
     status, out, _ = run("status", "--json")
     assert [(r["sso_session"], r["profile"]) for r in json.loads(out)] == [("corp", None), (None, "legacy")]
+
+
+def test_list_refresh_before_a_legacy_login_names_the_login(legacy_config, run):
+    status, out, err = run("list", "--refresh")
+    assert status == 3 and out == ""
+    assert "not logged in to profile legacy; run: ssoenv login --profile legacy" in err
+    assert "no sso-session in" not in err
