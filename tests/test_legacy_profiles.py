@@ -167,3 +167,16 @@ def test_list_refresh_before_a_legacy_login_names_the_login(legacy_config, run):
     assert status == 3 and out == ""
     assert "not logged in to profile legacy; run: ssoenv login --profile legacy" in err
     assert "no sso-session in" not in err
+
+
+def test_recover_in_a_shell_switched_to_a_legacy_entry_without_profile(legacy_login, run):
+    import subprocess
+    import sys
+
+    assert run("sync")[0] == 0
+    script = ('eval "$("$PY" -m ssoenv use RootAccount/ReadOnlyAccess --shell bash)" && '
+              'echo "session=$SSOENV_SESSION" && "$PY" -m ssoenv recover --preflight --shell bash -- aws s3 ls')
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True, text=True,
+                          env=dict(__import__("os").environ, PY=sys.executable), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "session=profile legacy" in proc.stdout
