@@ -80,6 +80,26 @@ def login_named(config: AwsConfig, name: str) -> SsoSession | None:
     return next((s for s in legacy_logins(config).values() if login_key(s) == name), None)
 
 
+def choose_login(config: AwsConfig, *, session: str | None = None, profile: str | None = None) -> SsoSession:
+    """What `awsconfig.choose_sessions` picks; in a config without any sso-session,
+    its only legacy login (several: say which with --profile)."""
+    from ssoenv import awsconfig
+    from ssoenv.errors import SsoenvError, UsageError
+
+    try:
+        (chosen,) = awsconfig.choose_sessions(config, session=session, profile=profile)
+        return chosen
+    except SsoenvError:
+        legacy = list(legacy_logins(config).values())
+        if session or profile or config.sessions or not legacy:
+            raise
+    if len(legacy) == 1:
+        return legacy[0]
+    names = ", ".join(s.name for s in legacy)
+    raise UsageError(f"several legacy SSO profiles with different start URLs ({names}): "
+                     "say which with --profile NAME")
+
+
 def load() -> dict:
     data = cache.read_json(paths.catalog_file())
     if not isinstance(data, dict) or data.get("version") != CATALOG_VERSION:

@@ -180,3 +180,19 @@ def test_recover_in_a_shell_switched_to_a_legacy_entry_without_profile(legacy_lo
                           env=dict(__import__("os").environ, PY=sys.executable), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "session=profile legacy" in proc.stdout
+
+
+def test_with_only_legacy_profiles_refresh_and_logout_need_no_flag(legacy_login, emulator, run):
+    status, _, err = run("refresh")
+    assert status == 0 and err.startswith("ssoenv: profile legacy is valid until "), err
+    status, _, err = run("logout")
+    assert status == 0 and "logged out of profile legacy" in err, err
+    assert emulator.calls()["Logout"] == 1
+
+
+def test_several_legacy_start_urls_ask_which(legacy_config, run):
+    with open(legacy_config, "a") as fh:
+        fh.write("\n[profile other]\nsso_start_url = https://d-3333333333.awsapps.com/start\n"
+                 "sso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = ReadOnlyAccess\n")
+    status, _, err = run("refresh")
+    assert status == 2 and "several legacy SSO profiles" in err and "--profile NAME" in err

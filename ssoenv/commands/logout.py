@@ -24,7 +24,7 @@ def run(args) -> int:
     if args.all:  # every login: the sso-sessions and the legacy profiles' start URLs
         sessions = catalog.logins(config)
     else:
-        sessions = awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile)
+        sessions = [catalog.choose_login(config, session=args.sso_session, profile=args.profile)]
     removed = 0
     for session in sessions:
         token = login.read_token(session)

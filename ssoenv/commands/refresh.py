@@ -17,10 +17,10 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, login
+    from ssoenv import awsconfig, catalog, login
 
     config = awsconfig.load()
-    (session,) = awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile)
+    session = catalog.choose_login(config, session=args.sso_session, profile=args.profile)
     min_valid = login.REFRESH_WINDOW if args.min_valid is None else args.min_valid
     if session.legacy:
         return _legacy(session, min_valid, quiet=args.quiet)
