@@ -10,7 +10,6 @@ import sys
 import pexpect
 import pytest
 
-from conftest import SESSION_CONFIG
 from ssoenv import paths
 
 LAB = """
