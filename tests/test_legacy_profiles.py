@@ -196,3 +196,37 @@ def test_several_legacy_start_urls_ask_which(legacy_config, run):
                  "sso_region = us-east-1\nsso_account_id = 111111111111\nsso_role_name = ReadOnlyAccess\n")
     status, _, err = run("refresh")
     assert status == 2 and "several legacy SSO profiles" in err and "--profile NAME" in err
+
+
+AWS_CLI = "/usr/bin/aws"
+
+
+def test_a_legacy_login_is_shared_with_the_aws_cli_v2(legacy_config, emulator, run, tmp_path, monkeypatch):
+    """`aws sso login --profile` (Debian's CLI v2) logs in; ssoenv sees and uses that login,
+    and the CLI reuses the role credentials ssoenv cached (the legacy start-URL key)."""
+    import os
+    import subprocess
+
+    from ssoenv.emulator.awsdata import write_endpoint_rulesets
+
+    if not os.access(AWS_CLI, os.X_OK):
+        pytest.skip("the AWS CLI v2 (/usr/bin/aws) is not installed")
+    write_endpoint_rulesets(tmp_path / "awsdata", emulator.url)
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "awsdata"))
+    proc = subprocess.run([AWS_CLI, "sso", "login", "--profile", "legacy-admin", "--no-browser"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    status, out, _ = run("status", "--json")
+    (row,) = json.loads(out)
+    assert row["logged_in"] and row["profile"] == "legacy" and not row["can_renew_silently"]
+    status, out, err = run("list")
+    assert status == 0 and "MemberAccount\t222222222222\tReadOnlyAccess\tlegacy\tprofile legacy" in out, err
+    status, out, err = run("env", "legacy", "--format", "process")
+    assert status == 0, err
+    ours = json.loads(out)
+    emulator.reset_calls()
+    proc = subprocess.run([AWS_CLI, "configure", "export-credentials", "--profile", "legacy", "--format", "process"],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["AccessKeyId"] == ours["AccessKeyId"]
+    assert emulator.calls()["GetRoleCredentials"] == 0
