@@ -222,41 +222,50 @@ def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
     return True
 
 
-def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *, interactive: bool | None = False) -> list:
+def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
+                interactive: bool | None = False) -> dict[str, Exception]:
     """Fetch the account lists of `sessions`, renewing their tokens silently, or
     logging in when `interactive` allows (None: when a human is at a terminal).
 
-    Returns the LoginRequired errors of the sessions that need a login that cannot
-    happen here; the others are fetched.
+    Returns login key -> error for each list that could not be fetched
+    (LoginRequired: it needs a login that cannot happen here).
     """
     from ssoenv import login, sync
-    from ssoenv.errors import LoginRequired
+    from ssoenv.errors import SsoenvError
 
     if interactive is None:
         interactive = login.is_interactive()
-    missing = []
+    failed: dict[str, Exception] = {}
     for session in sessions:
         try:
             sync.sync(config, [session], allow_login=interactive, quiet=True)
-        except LoginRequired as exc:
+        except SsoenvError as exc:
             log.info("no account list for %s: %s", session.label, exc.message)
-            missing.append(exc)
-    return missing
+            failed[login_key(session)] = exc
+    return failed
 
 
-def load_fresh(config: AwsConfig) -> dict:
+def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None) -> dict:
     """The catalog, fetched first for logins that were never synced and whose token
-    works or renews silently (no login: that is the caller's decision).
+    works or renews silently (no login: that is the caller's decision). A fetch that
+    fails is a warning, not a failure: the other lists still serve; `failed`, if
+    given, receives login key -> error.
 
     A stale list is refreshed in the background; only a missing one is worth a wait.
     """
     from ssoenv import settings
+    from ssoenv.errors import LoginRequired
 
     data = load()
     missing = [s for s in unlisted(config, data) if renewable(s)]
     if missing:
         log.info("fetching the account list of %s for the first time", ", ".join(s.label for s in missing))
-        fetch_lists(config, missing, interactive=False)
+        errors = fetch_lists(config, missing, interactive=False)
+        for name, exc in errors.items():
+            if not isinstance(exc, LoginRequired):  # a needed login is the caller's to name
+                print(f"ssoenv: could not fetch the account list of {name}: {exc.message}", file=sys.stderr)
+        if failed is not None:
+            failed.update(errors)
         data = load()
     else:
         refresh_in_background(config, data, settings.get_int("catalog_ttl"))

@@ -99,27 +99,41 @@ def active() -> tuple[str, str, str] | None:
 def _resolve_fetching(config, target, account, role, session, interactive) -> Entry:
     """`resolve` over the catalog. When nothing matches and a login has no account
     list yet (its token expired and could not be renewed silently), fetch that list,
-    logging in if `interactive` allows, and resolve again."""
-    from ssoenv import catalog
+    logging in if `interactive` allows, and resolve again; if it still cannot be
+    fetched, say why (e.g. the login to run) rather than "no match"."""
+    from ssoenv import catalog, login
+    from ssoenv.errors import LoginRequired
 
-    data = catalog.load_fresh(config)
-    unlisted = [s for s in catalog.unlisted(config, data) if not session or catalog.login_key(s) == session]
+    failed: dict = {}
+    data = catalog.load_fresh(config, failed)
+    pending = {catalog.login_key(s): s for s in catalog.unlisted(config, data)
+               if not session or catalog.login_key(s) == session}
     try:
         return resolve(catalog.entries(config, data), target, account=account, role=role, sso_session=session)
     except UsageError:
         raise
     except SsoenvError:
-        if not unlisted:
+        if not pending:
             raise
-    needs_login = catalog.fetch_lists(config, unlisted, interactive=interactive)
+    can_login = login.is_interactive() if interactive is None else interactive
+    # Not tried yet (a login is needed), or refused a silent renewal where a login can
+    # follow now. A list whose fetch broke otherwise is not fetched twice.
+    retry = {name: s for name, s in pending.items()
+             if name not in failed or can_login and isinstance(failed[name], LoginRequired)}
+    for name in retry:
+        failed.pop(name, None)
+    failed.update(catalog.fetch_lists(config, list(retry.values()), interactive=can_login))
     try:
         return resolve(catalog.entries(config, catalog.load()), target, account=account, role=role,
                        sso_session=session)
     except UsageError:
         raise
     except SsoenvError:
-        if needs_login:  # "log in to X" says more than "no match" while X's list is unknown
-            raise needs_login[0] from None
+        # "log in to X" says more than "no match" while X's list is unknown (a fetch
+        # that broke otherwise was already reported as a warning)
+        logins = [failed[name] for name in pending if isinstance(failed.get(name), LoginRequired)]
+        if logins:
+            raise logins[0] from None
         raise
 
 

@@ -94,3 +94,19 @@ def test_an_unknown_target_is_still_no_match(logged_in, run):
     expire_access_token(logged_in)
     status, _, err = run("env", "NoSuchAccount/ReadOnlyAccess")
     assert status == 1 and "no account/role matches 'NoSuchAccount/ReadOnlyAccess'" in err
+
+
+def test_a_list_that_cannot_be_fetched_is_a_warning_not_a_failure(logged_in, aws_config, run):
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile member-ro]\nsso_session = corp\nsso_account_id = 222222222222\n"
+                 "sso_role_name = ReadOnlyAccess\n")
+    logged_in.inject_fault("ListAccounts", status=400, code="InvalidRequestException", count=2)
+    status, out, err = run("list")
+    assert status == 0
+    assert out == "\t222222222222\tReadOnlyAccess\tmember-ro\tcorp\n"  # the profile, without its name
+    assert err.startswith("ssoenv: could not fetch the account list of corp: ListAccounts failed: "
+                          "InvalidRequestException")
+    assert "ssoenv login" not in err  # logging in again would not help
+    status, out, err = run("env", "NoSuchAccount/ReadOnlyAccess")
+    assert status == 1 and "no account/role matches" in err and "could not fetch the account list of corp" in err
+    assert logged_in.calls()["ListAccounts"] == 2  # once per command, not retried within one

@@ -25,16 +25,21 @@ def run(args) -> int:
         sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
         sync.require_any(sessions, config)
         sync.sync(config, sessions)
-    data = catalog.load() if args.refresh else catalog.load_fresh(config)
+    failed: dict = {}
+    data = catalog.load() if args.refresh else catalog.load_fresh(config, failed)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
     unlisted = [s for s in catalog.unlisted(config, data)
                 if not args.sso_session or catalog.login_key(s) == args.sso_session]
-    _say_unlisted(unlisted)
-    # Nothing to show because a login is needed: exit 3, as every command that needs one.
-    status = 3 if unlisted and not entries else 0
+    # Lists not fetched because a login is needed (a failed fetch was a warning already)
+    from ssoenv.errors import LoginRequired
+    needs_login = [s for s in unlisted if isinstance(failed.get(catalog.login_key(s)), LoginRequired)
+                   or catalog.login_key(s) not in failed]
+    _say_unlisted(needs_login)
+    # Nothing to show: exit 3 when a login is needed, as every command that needs one.
+    status = 0 if entries or not unlisted else 3 if needs_login else 1
     if args.json:
         # One C-encoded call; `jq` makes it pretty when a person reads it.
         sys.stdout.write(json.dumps([e.as_json() for e in entries], ensure_ascii=False) + "\n")
