@@ -53,7 +53,10 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     import tempfile  # not on the hot read paths
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
@@ -61,9 +64,11 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
         raise
 
 
@@ -95,6 +100,17 @@ def _is_fifo(path: str) -> bool:
         return False
 
 
+def _write_error(path: Path, exc: OSError) -> SsoenvError:
+    """Name the file the user can fix, not our temp file (whose name means nothing)."""
+    reason = exc.strerror or type(exc).__name__
+    hint = None
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = f"check that the directory {path.parent} is writable by you"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = f"free some space on the file system of {path.parent}"
+    return SsoenvError(f"cannot write {path}: {reason}", hint=hint)
+
+
 def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:
     if compact:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
@@ -110,7 +126,9 @@ def read_json(path: Path) -> Any | None:
             return json.loads(fh.read())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
+        # RecursionError: JSON nested deeper than the parser's stack (a corrupt or
+        # hostile file) is as unreadable as any other.
         log.debug("ignoring unreadable cache file %s: %s", path, type(exc).__name__)
         return None
 

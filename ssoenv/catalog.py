@@ -13,7 +13,7 @@ import time
 from collections import namedtuple
 
 from ssoenv import cache, paths
-from ssoenv.awsconfig import AwsConfig
+from ssoenv.awsconfig import AwsConfig, SsoSession
 from ssoenv.log import get_logger
 
 log = get_logger(__name__)
@@ -34,6 +34,70 @@ class Entry(namedtuple("Entry", "sso_session account_id account_name role profil
     def as_json(self) -> dict:
         return {"sso_session": self.sso_session, "account_id": self.account_id,
                 "account_name": self.account_name, "role": self.role, "profile": self.profile}
+
+
+def legacy_logins(config: AwsConfig) -> dict[str, SsoSession]:
+    """Start URL -> the login its legacy profiles share (one token per start URL),
+    named after the first of them. Legacy: sso_start_url/sso_region in the profile."""
+    out: dict[str, SsoSession] = {}
+    for profile in config.sso_profiles():
+        url, region = profile.values.get("sso_start_url"), profile.values.get("sso_region")
+        if not profile.sso_session and url and region and url not in out:
+            out[url] = SsoSession(profile.name, url, region, legacy=True)
+    return out
+
+
+def logins(config: AwsConfig) -> list[SsoSession]:
+    """Everything one can log in to: the sso-sessions, then the legacy start URLs."""
+    return list(config.sessions.values()) + list(legacy_logins(config).values())
+
+
+def login_key(session: SsoSession) -> str:
+    """The login's name in the catalog and in entries: the sso-session's name, or
+    `profile NAME` for a legacy login (which no sso-session name can be)."""
+    return session.label if session.legacy else session.name
+
+
+def canonical(config: AwsConfig, session: SsoSession) -> SsoSession:
+    """Legacy profiles of one start URL share one login: the one `legacy_logins` names."""
+    if not session.legacy:
+        return session
+    return legacy_logins(config).get(session.start_url, session)
+
+
+def profile_key(config: AwsConfig, profile, legacy: dict[str, SsoSession] | None = None) -> str:
+    """The catalog key of the login a profile uses (`legacy`: `legacy_logins`, if at hand)."""
+    if profile.sso_session:
+        return profile.sso_session
+    login = (legacy_logins(config) if legacy is None else legacy).get(profile.values.get("sso_start_url"))
+    return login_key(login) if login else profile.name
+
+
+def login_named(config: AwsConfig, name: str) -> SsoSession | None:
+    """The login whose catalog key is `name` (an sso-session, or `profile NAME`)."""
+    if name in config.sessions:
+        return config.sessions[name]
+    return next((s for s in legacy_logins(config).values() if login_key(s) == name), None)
+
+
+def choose_login(config: AwsConfig, *, session: str | None = None, profile: str | None = None) -> SsoSession:
+    """What `awsconfig.choose_sessions` picks; in a config without any sso-session,
+    its only legacy login (several: say which with --profile)."""
+    from ssoenv import awsconfig
+    from ssoenv.errors import SsoenvError, UsageError
+
+    try:
+        (chosen,) = awsconfig.choose_sessions(config, session=session, profile=profile)
+        return chosen
+    except SsoenvError:
+        legacy = list(legacy_logins(config).values())
+        if session or profile or config.sessions or not legacy:
+            raise
+    if len(legacy) == 1:
+        return legacy[0]
+    names = ", ".join(s.name for s in legacy)
+    raise UsageError(f"several legacy SSO profiles with different start URLs ({names}): "
+                     "say which with --profile NAME")
 
 
 def load() -> dict:
@@ -84,14 +148,16 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
                 names.setdefault(account["id"], account.get("name", ""))
     synced_keys = set()
     result: list[Entry] = []
+    legacy = legacy_logins(config)
+    current = set(config.sessions) | {login_key(s) for s in legacy.values()}
     for name, record in data["sessions"].items():
-        if name not in config.sessions:
-            continue  # the sso-session was removed from the config
+        if name not in current:
+            continue  # the sso-session (or legacy profile) was removed from the config
         for e in _session_entries(name, record):
             synced_keys.add(e.key)
             result.append(e)
     for profile in config.sso_profiles():
-        session = profile.sso_session or profile.name
+        session = profile_key(config, profile, legacy)
         if not profile.account_id or not profile.role_name:
             continue
         key = (session, profile.account_id, profile.role_name)
@@ -114,17 +180,28 @@ def age(data: dict, session_name: str) -> float | None:
     return time.time() - record["fetched_at"]
 
 
-def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
-    """Start one detached `ssoenv sync` when a logged-in session's list is stale."""
+def renewable(session: SsoSession) -> bool:
+    """A token that works, or that a refresh token renews without a human."""
     from ssoenv import login
 
+    token = login.read_token(session)
+    return login.seconds_left(token) > 60 or login.can_refresh(token)
+
+
+def unlisted(config: AwsConfig, data: dict) -> list[SsoSession]:
+    """The logins whose account list the catalog does not have."""
+    return [s for s in logins(config) if login_key(s) not in data["sessions"]]
+
+
+def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
+    """Start one detached `ssoenv sync` when a logged-in session's list is stale."""
     stale = []
-    for name, session in config.sessions.items():
-        entry_age = age(data, name)
+    for session in logins(config):
+        entry_age = age(data, login_key(session))
         if entry_age is not None and entry_age < ttl:
             continue
-        if login.seconds_left(login.read_token(session)) > 60:
-            stale.append(name)
+        if renewable(session):  # `sync --no-login` renews a token silently, never more
+            stale.append(login_key(session))
     if not stale:
         return False
     lock = paths.lock_dir() / "background-sync.stamp"
@@ -145,21 +222,50 @@ def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
     return True
 
 
-def load_fresh(config: AwsConfig) -> dict:
-    """The catalog, fetched first for logged-in sessions that were never synced.
+def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
+                interactive: bool | None = False) -> dict[str, Exception]:
+    """Fetch the account lists of `sessions`, renewing their tokens silently, or
+    logging in when `interactive` allows (None: when a human is at a terminal).
+
+    Returns login key -> error for each list that could not be fetched
+    (LoginRequired: it needs a login that cannot happen here).
+    """
+    from ssoenv import login, sync
+    from ssoenv.errors import SsoenvError
+
+    if interactive is None:
+        interactive = login.is_interactive()
+    failed: dict[str, Exception] = {}
+    for session in sessions:
+        try:
+            sync.sync(config, [session], allow_login=interactive, quiet=True)
+        except SsoenvError as exc:
+            log.info("no account list for %s: %s", session.label, exc.message)
+            failed[login_key(session)] = exc
+    return failed
+
+
+def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None) -> dict:
+    """The catalog, fetched first for logins that were never synced and whose token
+    works or renews silently (no login: that is the caller's decision). A fetch that
+    fails is a warning, not a failure: the other lists still serve; `failed`, if
+    given, receives login key -> error.
 
     A stale list is refreshed in the background; only a missing one is worth a wait.
     """
-    from ssoenv import login, settings
+    from ssoenv import settings
+    from ssoenv.errors import LoginRequired
 
     data = load()
-    missing = [s for name, s in config.sessions.items()
-               if name not in data["sessions"] and login.seconds_left(login.read_token(s)) > 60]
+    missing = [s for s in unlisted(config, data) if renewable(s)]
     if missing:
-        from ssoenv import sync
-
-        log.info("fetching the account list of %s for the first time", ", ".join(s.name for s in missing))
-        sync.sync(config, missing, allow_login=False, quiet=True)
+        log.info("fetching the account list of %s for the first time", ", ".join(s.label for s in missing))
+        errors = fetch_lists(config, missing, interactive=False)
+        for name, exc in errors.items():
+            if not isinstance(exc, LoginRequired):  # a needed login is the caller's to name
+                print(f"ssoenv: could not fetch the account list of {name}: {exc.message}", file=sys.stderr)
+        if failed is not None:
+            failed.update(errors)
         data = load()
     else:
         refresh_in_background(config, data, settings.get_int("catalog_ttl"))

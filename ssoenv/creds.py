@@ -14,6 +14,7 @@ from ssoenv.awsconfig import AwsConfig, SsoSession
 from ssoenv.catalog import Entry
 from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
+from ssoenv.shellout import printable
 
 log = get_logger(__name__)
 
@@ -21,11 +22,11 @@ MIN_VALID = 5 * 60
 
 
 def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
-    if entry.sso_session in config.sessions:
-        return config.sessions[entry.sso_session]
-    if entry.profile:
+    if entry.profile and entry.profile in config.profiles:
         return config.session_for_profile(entry.profile)
-    return config.session(entry.sso_session)
+    from ssoenv import catalog
+
+    return catalog.login_named(config, entry.sso_session) or config.session(entry.sso_session)
 
 
 def _cache_path(session: SsoSession, entry: Entry):
@@ -60,11 +61,9 @@ def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None)
         raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
     except identity.ApiError as exc:
         if exc.code in ("ForbiddenException", "ResourceNotFoundException", "AccessDeniedException"):
-            from ssoenv.shellout import printable
-
-            raise SsoenvError(f"you have no access to {printable(entry.role)} in account {entry.account_id} "
-                              f"({printable(entry.account_name) or 'unknown name'}) any more",
-                              hint="run `ssoenv sync` to update the list") from None
+            raise SsoenvError(f"no access to {_account_label(entry)} as {printable(entry.role)}",
+                              hint="check the account and role with `ssoenv list`; "
+                                   "run `ssoenv sync` to update the list") from None
         raise
     expires = dt.datetime.fromtimestamp(raw["expiration"] / 1000, dt.timezone.utc)
     creds = {"AccessKeyId": raw["accessKeyId"], "SecretAccessKey": raw["secretAccessKey"],
@@ -72,6 +71,17 @@ def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None)
              "AccountId": entry.account_id}
     cache.atomic_write_json(_cache_path(session, entry), {"ProviderType": "sso", "Credentials": creds})
     return creds
+
+
+def _account_label(entry: Entry) -> str:
+    """`MemberAccount (111122223333)` when the entry or the catalog knows the name."""
+    name = entry.account_name
+    if not name:  # `exec --account ID` skips the catalog; an error is worth one read
+        from ssoenv import catalog
+
+        name = next((e.account_name for e in catalog.cached_entries()
+                     if e.account_id == entry.account_id and e.account_name), "")
+    return f"{printable(name)} ({entry.account_id})" if name else f"account {entry.account_id}"
 
 
 def get(config: AwsConfig, entry: Entry, *, interactive: bool | None = None,

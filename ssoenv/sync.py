@@ -49,7 +49,7 @@ def fetch_session(session: SsoSession, access_token: str, *, concurrency: int, p
     from ssoenv import identity
 
     accounts = list(identity.list_accounts(session.region, access_token, paced=True))
-    bar = _Progress(session.name, len(accounts), progress)
+    bar = _Progress(session.label, len(accounts), progress)
 
     def roles_of(account: dict) -> dict:
         roles = identity.list_account_roles(session.region, access_token, account["accountId"],
@@ -81,16 +81,14 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
     concurrency = settings.get_int("sync_concurrency") or 1
     progress = not quiet and sys.stderr.isatty()
     fetched: dict[str, dict] = {}
-    for session in sessions:
-        if session.legacy:
-            continue
+    for session in [catalog.canonical(config, s) for s in sessions]:
         token = login.ensure_token(session, interactive=None if allow_login else False)
         try:
             accounts = fetch_session(session, token["accessToken"], concurrency=concurrency, progress=progress)
         except identity.Unauthorized:
             token = login.ensure_token(session, interactive=None if allow_login else False, force_refresh=True)
             accounts = fetch_session(session, token["accessToken"], concurrency=concurrency, progress=progress)
-        fetched[session.name] = {"fetched_at": time.time(), "start_url": session.start_url,
+        fetched[catalog.login_key(session)] = {"fetched_at": time.time(), "start_url": session.start_url,
                                  "accounts": accounts}
     report: dict[str, tuple[int, int, int]] = {}
     with cache.file_lock(paths.lock_dir() / "catalog.lock", timeout=30):
@@ -109,13 +107,8 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
 
 
 def logged_in_sessions(config: AwsConfig) -> list[SsoSession]:
-    """Sessions with a usable or silently renewable token."""
-    out = []
-    for session in config.sessions.values():
-        token = login.read_token(session)
-        if login.seconds_left(token) > 60 or login.can_refresh(token):
-            out.append(session)
-    return out
+    """Sessions (and legacy logins) with a usable or silently renewable token."""
+    return [s for s in catalog.logins(config) if catalog.renewable(s)]
 
 
 def describe(report: dict[str, tuple[int, int, int]]) -> str:
@@ -134,7 +127,10 @@ def describe(report: dict[str, tuple[int, int, int]]) -> str:
 def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
     if sessions:
         return
-    if not config.sessions:
+    everything = catalog.logins(config)
+    if not everything:
         raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure")
     from ssoenv.errors import ExitStatus
-    raise SsoenvError("not logged in to any sso-session; run: ssoenv login", ExitStatus.LOGIN_REQUIRED)
+    names = ", ".join(s.label for s in everything)
+    commands = " or ".join(login.login_command(s) for s in everything)
+    raise SsoenvError(f"not logged in to {names}; run: {commands}", ExitStatus.LOGIN_REQUIRED)

@@ -96,13 +96,60 @@ def active() -> tuple[str, str, str] | None:
     return None
 
 
-def select(args, config, *, default_active: bool, need_name: bool = True) -> Entry:
+def _resolve_fetching(config, target, account, role, session, interactive) -> Entry:
+    """`resolve` over the catalog. When nothing matches and a login has no account
+    list yet (its token expired and could not be renewed silently), fetch that list,
+    logging in if `interactive` allows, and resolve again; if it still cannot be
+    fetched, say why (e.g. the login to run) rather than "no match"."""
+    from ssoenv import catalog, login
+    from ssoenv.errors import LoginRequired
+
+    failed: dict = {}
+    data = catalog.load_fresh(config, failed)
+    pending = {catalog.login_key(s): s for s in catalog.unlisted(config, data)
+               if not session or catalog.login_key(s) == session}
+    try:
+        return resolve(catalog.entries(config, data), target, account=account, role=role, sso_session=session)
+    except UsageError:
+        raise
+    except SsoenvError:
+        if not pending:
+            raise
+    can_login = login.is_interactive() if interactive is None else interactive
+    # Not tried yet (a login is needed), or refused a silent renewal where a login can
+    # follow now. A list whose fetch broke otherwise is not fetched twice.
+    retry = {name: s for name, s in pending.items()
+             if name not in failed or can_login and isinstance(failed[name], LoginRequired)}
+    for name in retry:
+        failed.pop(name, None)
+    failed.update(catalog.fetch_lists(config, list(retry.values()), interactive=can_login))
+    try:
+        return resolve(catalog.entries(config, catalog.load()), target, account=account, role=role,
+                       sso_session=session)
+    except UsageError:
+        raise
+    except SsoenvError:
+        # "log in to X" says more than "no match" while X's list is unknown (a fetch
+        # that broke otherwise was already reported as a warning)
+        logins = [failed[name] for name in pending if isinstance(failed.get(name), LoginRequired)]
+        if logins:
+            raise logins[0] from None
+        raise
+
+
+def select(args, config, *, default_active: bool, need_name: bool = True,
+           interactive: bool | None = None) -> Entry:
     """The entry a command's TARGET/--account/--role arguments name.
 
     Without them, the shell's active entry (SSOENV_*), or the profile in
     AWS_PROFILE, when `default_active`. The catalog is read only when needed:
     a profile, or an account id with a role, name their entry exactly, so
     without `need_name` (the account's display name) `exec` never reads it.
+
+    When nothing matches and a login has no account list yet, it is fetched
+    (logging in only if `interactive` allows it: None, when a human is at a
+    terminal) and the target resolved again; a login needed that cannot run
+    here is LoginRequired (exit 3), not "no match".
     """
     target, account, role = getattr(args, "target", None), getattr(args, "account", None), getattr(args, "role", None)
     session = getattr(args, "sso_session", None)
@@ -122,11 +169,12 @@ def select(args, config, *, default_active: bool, need_name: bool = True) -> Ent
         p = config.profiles[target]
         if p.is_sso and p.account_id and p.role_name:
             name = ""
-            if need_name and p.sso_session:
-                from ssoenv import catalog
-                name = next((e.account_name for e in catalog.cached_entries(p.sso_session)
+            from ssoenv import catalog
+            session_key = catalog.profile_key(config, p)
+            if need_name:
+                name = next((e.account_name for e in catalog.cached_entries(session_key)
                              if e.account_id == p.account_id), "")
-            return Entry(p.sso_session or p.name, p.account_id, name, p.role_name, p.name, p.region)
+            return Entry(session_key, p.account_id, name, p.role_name, p.name, p.region)
     if not need_name and account and role and ACCOUNT_ID.match(account) and not target:
         from ssoenv import awsconfig
         (sso,) = awsconfig.choose_sessions(config, session=session)
@@ -134,10 +182,8 @@ def select(args, config, *, default_active: bool, need_name: bool = True) -> Ent
                         and (p.sso_session or p.name) == sso.name), None)
         return Entry(sso.name, account, "", role, profile.name if profile else None,
                      profile.region if profile else None)
-    from ssoenv import catalog
-    entries = catalog.entries(config, catalog.load_fresh(config))
     try:
-        return resolve(entries, target, account=account, role=role, sso_session=session)
+        return _resolve_fetching(config, target, account, role, session, interactive)
     except UsageError:
         raise
     except SsoenvError:

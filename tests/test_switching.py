@@ -173,7 +173,7 @@ def test_lost_access_is_a_clear_error(synced, run):
                           "emailAddress": "r@example.com", "roles": ["ReadOnlyAccess"]}])
     status, out, err = run("use", "MemberAccount/ReadOnlyAccess", "--shell", "bash")
     assert status == 1 and out == ""
-    assert "no access to ReadOnlyAccess in account 222222222222" in err and "ssoenv sync" in err
+    assert "no access to MemberAccount (222222222222) as ReadOnlyAccess" in err and "ssoenv sync" in err
 
 
 def test_expired_registration_needs_login(synced, run):

@@ -25,18 +25,31 @@ def run(args) -> int:
         sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
         sync.require_any(sessions, config)
         sync.sync(config, sessions)
-    data = catalog.load() if args.refresh else catalog.load_fresh(config)
+    failed: dict = {}
+    data = catalog.load() if args.refresh else catalog.load_fresh(config, failed)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role, e.sso_session))
+    unlisted = [s for s in catalog.unlisted(config, data)
+                if not args.sso_session or catalog.login_key(s) == args.sso_session]
+    # Lists not fetched because a login is needed (a failed fetch was a warning already)
+    from ssoenv.errors import LoginRequired
+    needs_login = [s for s in unlisted if isinstance(failed.get(catalog.login_key(s)), LoginRequired)
+                   or catalog.login_key(s) not in failed]
+    _say_unlisted(needs_login)
+    # Nothing to show: exit 3 when a login is needed, as every command that needs one.
+    status = 0 if entries or not unlisted else 3 if needs_login else 1
     if args.json:
         # One C-encoded call; `jq` makes it pretty when a person reads it.
         sys.stdout.write(json.dumps([e.as_json() for e in entries], ensure_ascii=False) + "\n")
-        return 0
+        return status
     if not entries:
-        print("ssoenv: no accounts yet; run `ssoenv sync` (after `ssoenv login`)", file=sys.stderr)
-        return 0
+        if not catalog.logins(config):
+            print(f"ssoenv: no sso-session in {config.path}; add one with `ssoenv configure`", file=sys.stderr)
+        elif not unlisted:
+            print("ssoenv: no accounts: the portal lists none for you", file=sys.stderr)
+        return status
     current = targets.active()
     tty = sys.stdout.isatty()
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")] if tty else []
@@ -52,3 +65,15 @@ def run(args) -> int:
     else:
         sys.stdout.write("".join("\t".join(r[1:]) + "\n" for r in rows))
     return 0
+
+
+def _say_unlisted(sessions) -> None:
+    """One line per login whose accounts are missing from the list, with the command to run."""
+    import sys
+
+    from ssoenv import login
+
+    for session in sessions:
+        state = "its SSO session has expired" if login.read_token(session) else "not logged in"
+        print(f"ssoenv: no accounts of {session.label} ({state}); run: {login.login_command(session)}",
+              file=sys.stderr)

@@ -6,7 +6,8 @@ from __future__ import annotations
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--sso-session", metavar="NAME")
-    target.add_argument("--profile", metavar="NAME")
+    target.add_argument("--profile", metavar="NAME",
+                        help="the profile's sso-session, or its start URL for a legacy profile")
     target.add_argument("--all", action="store_true",
                         help="every sso-session, and every SSO token in the cache")
 
@@ -14,14 +15,16 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, cache, login, paths
+    from ssoenv import awsconfig, cache, catalog, login, paths
     from ssoenv.errors import SsoenvError
     from ssoenv.log import get_logger
 
     log = get_logger(__name__)
     config = awsconfig.load()
-    sessions = awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile,
-                                         all_sessions=args.all) if (config.sessions or not args.all) else []
+    if args.all:  # every login: the sso-sessions and the legacy profiles' start URLs
+        sessions = catalog.logins(config)
+    else:
+        sessions = [catalog.choose_login(config, session=args.sso_session, profile=args.profile)]
     removed = 0
     for session in sessions:
         token = login.read_token(session)

@@ -98,6 +98,10 @@ def session_for(config, argv: list[str]):
         switched_profile = os.environ.get("SSOENV_PROFILE")
         if switched_profile and switched_profile in config.profiles:
             return config.session_for_profile(switched_profile)
+        from ssoenv import catalog
+        legacy = catalog.login_named(config, active)  # `profile NAME`: a legacy login's entry
+        if legacy:
+            return legacy
         raise SsoenvError(f"the shell is switched to sso-session {active!r}, which {config.path} no longer has")
     if len(config.sessions) == 1:
         return next(iter(config.sessions.values()))

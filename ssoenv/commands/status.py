@@ -1,42 +1,58 @@
-"""ssoenv status: each sso-session, logged in or not, expiry, silent renewal."""
+"""ssoenv status: each sso-session (and legacy profile login): logged in or not,
+expiry, silent renewal. The text and --json show the same rows and states."""
 
 from __future__ import annotations
 
 
 def configure_parser(p) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.epilog = ("Legacy profiles (sso_start_url and sso_region in the profile, no sso-session) "
+                "show as `profile NAME`, one row per start URL: they share one token, which "
+                "never renews silently.")
 
 
-def run(args) -> int:
-    import json
+def rows(config) -> list[dict]:
     import os
-    import sys
 
-    from ssoenv import awsconfig, login
+    from ssoenv import catalog, login
 
-    config = awsconfig.load()
-    rows = []
-    for session in config.sessions.values():
+    out = []
+    for session in catalog.logins(config):
         token = login.read_token(session)
         left = login.seconds_left(token)
-        rows.append({
-            "sso_session": session.name,
+        out.append({
+            "sso_session": None if session.legacy else session.name,
+            "profile": session.name if session.legacy else None,  # legacy: the first profile of its start URL
+            "legacy": session.legacy,
             "start_url": session.start_url,
             "region": session.region,
             "logged_in": left > 0,
             "expires_at": token["expiresAt"] if token else None,
             "seconds_left": int(left) if token else None,
             "can_renew_silently": login.can_refresh(token),
-            "active": session.name == os.environ.get("SSOENV_SESSION"),
+            "active": catalog.login_key(session) == os.environ.get("SSOENV_SESSION"),
         })
+    return out
+
+
+def run(args) -> int:
+    import json
+    import sys
+
+    from ssoenv import awsconfig
+
+    config = awsconfig.load()
+    found = rows(config)
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
+        json.dump(found, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return 0
-    if not rows:
-        print(f"no sso-session in {config.path}; add one with `ssoenv configure`", file=sys.stderr)
+    if not found:
+        print(f"ssoenv: no sso-session (and no legacy SSO profile) in {config.path}; "
+              "add one with `ssoenv configure`", file=sys.stderr)
         return 1
-    for row in rows:
+    if args.json:
+        return 0
+    for row in found:
         if row["logged_in"]:
             state = f"logged in, {_human(row['seconds_left'])} left"
         elif row["expires_at"]:
@@ -44,8 +60,12 @@ def run(args) -> int:
         else:
             state = "not logged in"
         renew = "renews silently" if row["can_renew_silently"] else "no silent renewal"
+        if row["legacy"]:
+            name, renew = f"profile {row['profile']}", f"{renew} (legacy profile)"
+        else:
+            name = row["sso_session"]
         mark = "*" if row["active"] else " "
-        print(f"{mark} {row['sso_session']}: {state}; {renew} ({row['start_url']}, {row['region']})")
+        print(f"{mark} {name}: {state}; {renew} ({row['start_url']}, {row['region']})")
     return 0
 
 
