@@ -238,7 +238,7 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
     refused if the file changed since `old` was read (another editor, another ssoenv).
     A failed write names the file the user can fix, not the temporary file beside it.
     """
-    from ssoenv.cache import atomic_write_bytes, file_lock
+    from ssoenv.cache import WriteError, atomic_write_bytes, file_lock
 
     target = Path(os.path.realpath(path))
     shown = str(path) if target == Path(path) else f"{path} (a link to {target})"
@@ -251,14 +251,14 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
             mode = os.stat(target).st_mode & 0o777
             try:
                 atomic_write_bytes(backup, target.read_bytes(), mode=0o600, private=False)
-            except OSError as exc:
+            except (OSError, WriteError) as exc:
                 raise SsoenvError(f"cannot back up {shown} to {backup}: {exc.strerror or exc} "
                                   f"(in {backup.parent}); nothing written") from None
         else:
             mode = 0o600
         try:
             atomic_write_bytes(target, text.encode("utf-8"), mode=mode, private=False)
-        except OSError as exc:
+        except (OSError, WriteError) as exc:
             raise SsoenvError(f"cannot write {shown}: {exc.strerror or exc} "
                               f"(ssoenv replaces it through a new file in {target.parent}); "
                               "the file is unchanged") from None

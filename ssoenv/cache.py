@@ -100,7 +100,16 @@ def _is_fifo(path: str) -> bool:
         return False
 
 
-def _write_error(path: Path, exc: OSError) -> SsoenvError:
+class WriteError(SsoenvError):
+    """A file could not be written; `strerror` is the system's reason, for callers
+    (the AWS config editor) that phrase their own message."""
+
+    def __init__(self, path: Path, strerror: str, hint: str | None):
+        super().__init__(f"cannot write {path}: {strerror}", hint=hint)
+        self.path, self.strerror = path, strerror
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
     """Name the file the user can fix, not our temp file (whose name means nothing)."""
     reason = exc.strerror or type(exc).__name__
     hint = None
@@ -108,7 +117,7 @@ def _write_error(path: Path, exc: OSError) -> SsoenvError:
         hint = f"check that the directory {path.parent} is writable by you"
     elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
         hint = f"free some space on the file system of {path.parent}"
-    return SsoenvError(f"cannot write {path}: {reason}", hint=hint)
+    return WriteError(path, reason, hint)
 
 
 def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:

@@ -113,7 +113,10 @@ def test_a_spaced_value_outside_what_ssoenv_reads_is_left_alone(aws_config, run)
     with open(aws_config, "a") as fh:
         fh.write("\n[profile other]\nregion = eu-west-1 ; mine\ncredential_process = sh -c 'x # y'\n")
     status, _, err = run("list")
-    assert status == 0, err
+    # The config is accepted: list goes on to say it has no login yet (exit 3), not a
+    # config problem (exit 1).
+    assert status == 3 and "ssoenv login --sso-session corp" in err, err
+    assert str(aws_config) not in err, err
 
 
 # --- edits keep every byte they do not manage ----------------------------------------------
@@ -211,7 +214,8 @@ def test_a_bom_in_ssoenvs_own_settings_file_is_accepted(home, aws_config, run):
     settings._file_values.cache_clear()
     assert settings.get_int("catalog_ttl") == 5
     status, _, err = run("list")
-    assert status == 0 and "cannot parse" not in err
+    # Past the config and settings: list only says there is no login yet.
+    assert status == 3 and "ssoenv login --sso-session corp" in err, err
 
 
 # --- a failed write names the config -----------------------------------------------------
