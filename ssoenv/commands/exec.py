@@ -29,6 +29,8 @@ def run(args) -> int:
     credentials = creds.get(config, entry)
     region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
+    from ssoenv import frecency
+    frecency.record(entry.key)  # the picker offers what you use most
     sys.stdout.flush()
     sys.stderr.flush()
     try:
