@@ -88,6 +88,12 @@ def setup_logging(verbose: int, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # Tab in the shell: no parser, no logging, no error text
+        from ssoenv import complete
+        try:
+            return complete.main(argv[1:])
+        except Exception:
+            return 1
     debug = "--debug" in argv or os.environ.get("SSOENV_DEBUG") == "1"
     try:
         parser = build_parser(argv)

@@ -1,0 +1,210 @@
+"""Tab completion, asked by the shell snippets: `ssoenv __complete SHELL ...`.
+
+Why not argcomplete or shtab: argcomplete re-runs the whole CLI per Tab (and
+cannot quote for fish), shtab writes static scripts that cannot know account
+names. The shells' own systems do the matching and the quoting they are good at
+(zsh's compadd, fish's complete); this module only says what may come next,
+from files: the AWS config and the cached catalog. No boto3, no network.
+
+    bash:  __complete bash LINE_UP_TO_CURSOR READLINE_WORD
+           -> matching candidates, quoted for bash, one per line
+    zsh:   __complete zsh WORD... CURRENT   (words unquoted; zsh filters and quotes)
+    fish:  __complete fish WORD... CURRENT  (idem for fish)
+           -> every candidate for the position, NUL-separated
+"""
+
+from __future__ import annotations
+
+import sys
+
+GLOBAL_OPTIONS = ("--help", "--version", "--verbose", "--debug")
+TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console")
+
+
+def split_line(line: str) -> tuple[list[str], str, str]:
+    """bash's words of `line` (quotes removed), the last one (possibly empty)
+    unquoted, and that last one as typed."""
+    words: list[str] = []
+    chars: list[str] = []
+    in_word, quote, start, i = False, "", 0, 0
+    while i < len(line):
+        ch = line[i]
+        if quote == "'":
+            if ch == "'":
+                quote = ""
+            else:
+                chars.append(ch)
+        elif quote == '"':
+            if ch == '"':
+                quote = ""
+            elif ch == "\\" and line[i + 1:i + 2] in ('"', "\\", "$", "`"):
+                i += 1
+                chars.append(line[i])
+            else:
+                chars.append(ch)
+        elif ch in " \t\n":
+            if in_word:
+                words.append("".join(chars))
+                chars, in_word = [], False
+        else:
+            if not in_word:
+                in_word, start = True, i
+            if ch in "'\"":
+                quote = ch
+            elif ch == "\\":
+                if i + 1 < len(line):
+                    i += 1
+                    chars.append(line[i])
+            else:
+                chars.append(ch)
+        i += 1
+    if in_word:
+        return words, "".join(chars), line[start:]
+    return words, "", ""
+
+
+def _config():
+    from ssoenv import awsconfig
+
+    try:
+        return awsconfig.load()
+    except Exception:  # a broken config completes nothing, quietly
+        return None
+
+
+def targets() -> list[str]:
+    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids."""
+    from ssoenv import catalog
+
+    config = _config()
+    out = [p.name for p in config.sso_profiles()] if config else []
+    names: dict[str, None] = {}
+    ids: dict[str, None] = {}
+    try:
+        entries = catalog.cached_entries()
+    except Exception:
+        entries = []
+    for e in entries:
+        if e.account_name:
+            out.append(f"{e.account_name}/{e.role}")
+            names[e.account_name] = None
+        out.append(f"{e.account_id}/{e.role}")
+        ids[e.account_id] = None
+    return list(dict.fromkeys(out + list(names) + list(ids)))
+
+
+def option_values(dest: str, choices) -> list[str]:
+    if choices:
+        return [str(c) for c in choices]
+    if dest == "sso_session":
+        config = _config()
+        return list(config.sessions) if config else []
+    if dest == "profile":
+        config = _config()
+        return [p.name for p in config.profiles.values()] if config else []
+    if dest in ("account", "role"):
+        from ssoenv import catalog
+
+        entries = catalog.cached_entries()
+        if dest == "role":
+            return sorted({e.role for e in entries})
+        return list(dict.fromkeys([e.account_name for e in entries if e.account_name]
+                                  + [e.account_id for e in entries]))
+    return []
+
+
+def _subparser(command: str):
+    import argparse
+    import importlib
+
+    from ssoenv.cli import COMMANDS
+
+    p = argparse.ArgumentParser(prog=f"ssoenv {command}", add_help=True)
+    importlib.import_module(COMMANDS[command][0]).configure_parser(p)
+    return p
+
+
+def candidates(words: list[str], current: str) -> list[str]:
+    """What may stand where `current` is, after `words` (without the program name)."""
+    from ssoenv.cli import COMMANDS
+
+    command, rest = None, []
+    for i, word in enumerate(words):
+        if not word.startswith("-"):
+            command, rest = word, words[i + 1:]
+            break
+    if command is None:
+        if current.startswith("-"):
+            return list(GLOBAL_OPTIONS)
+        return list(COMMANDS)
+    if command not in COMMANDS:
+        return []
+    parser = _subparser(command)
+    by_option = {o: a for a in parser._actions for o in a.option_strings}
+    positionals = [a for a in parser._actions if not a.option_strings]
+    taken, expecting, after_dashes = 0, None, False
+    for word in rest:
+        if after_dashes:
+            taken += 1
+        elif expecting is not None:
+            expecting = None
+        elif word == "--":
+            after_dashes = True
+        elif word.startswith("-") and word != "-":
+            action = by_option.get(word.split("=", 1)[0])
+            if action is not None and action.nargs != 0 and "=" not in word:
+                expecting = action
+        else:
+            taken += 1
+    if expecting is not None:
+        return option_values(expecting.dest, expecting.choices)
+    if current.startswith("--") and "=" in current and not after_dashes:
+        name = current.split("=", 1)[0]
+        action = by_option.get(name)
+        if action is None or action.nargs == 0:
+            return []
+        return [f"{name}={v}" for v in option_values(action.dest, action.choices)]
+    if current.startswith("-") and not after_dashes:
+        return [o for o in by_option if o.startswith("--")] + ["-h"]
+    if command == "exec" and (after_dashes or taken >= 1):
+        return []  # the command to run: the shell's own completion
+    if command in TARGET_COMMANDS or command == "pick":
+        return targets()
+    if positionals and positionals[0].choices:
+        return [str(c) for c in positionals[0].choices]
+    if command == "init":
+        return ["bash", "zsh", "fish"]
+    return []
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("bash", "zsh", "fish"):
+        print("usage: ssoenv __complete bash|zsh|fish ...", file=sys.stderr)
+        return 2
+    shell, argv = argv[0], argv[1:]
+    if shell == "bash":
+        if len(argv) != 2:
+            return 2
+        line, readline_word = argv
+        words, current, raw = split_line(line)
+        from ssoenv.shellout import quote_word_bash
+
+        # readline replaces only its own word, which COMP_WORDBREAKS may have cut
+        # shorter than the shell's: print each candidate from where that word starts.
+        cut = len(raw) - len(readline_word) if raw.endswith(readline_word) else 0
+        out = []
+        for candidate in candidates(words[1:], current):
+            if candidate.startswith(current):
+                quoted = quote_word_bash(candidate)
+                if quoted.startswith(raw[:cut]):
+                    out.append(quoted[cut:])
+        sys.stdout.write("".join(c + "\n" for c in out))
+        return 0
+    if not argv:
+        return 2
+    words, current = argv[:-1], argv[-1]
+    found = candidates(words, current)
+    if shell == "fish":  # fish reads "candidate<TAB>description"; a tab cannot be a candidate
+        found = [c for c in found if "\t" not in c]
+    sys.stdout.write("".join(c + "\0" for c in found if c))
+    return 0
