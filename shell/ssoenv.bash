@@ -132,7 +132,9 @@ __ssoenv_hook() {
     __ssoenv_render
     # The segment in front of PS1 (a virtualenv's way), unless PS1 already shows it:
     # checked at each prompt, so a PS1 set later in ~/.bashrc gets it too.
-    if [[ -n $__ssoenv_prompt_auto && $PS1 != *SSOENV_PROMPT_SEGMENT* && $PS1 != *ssoenv_prompt* ]]; then
+    # Not in front of a prompt framework that reads ssoenv's variables itself.
+    if [[ -n $__ssoenv_prompt_auto && -n ${PS1-} && $PS1 != *SSOENV_PROMPT_SEGMENT* &&
+        $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
         PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'$PS1
     fi
     \builtin return "$__ssoenv_ret"

@@ -57,7 +57,7 @@ __ssoenv_now() {
 
 __ssoenv_precmd() {
     local -i __ssoenv_ret=$?
-    if [[ $1 != --no-renew ]]; then
+    if [[ ${1-} != --no-renew ]]; then
         # The user's prompt_subst, read here because widgets run under `emulate`.
         __ssoenv_subst=''
         [[ ! -o prompt_subst ]] || __ssoenv_subst=1
@@ -65,7 +65,7 @@ __ssoenv_precmd() {
     \builtin emulate -L zsh
     if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} && -z ${SSOENV_LOGGED_OUT-} ]]; then
         if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
-        if [[ $1 != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
+        if [[ ${1-} != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
             __ssoenv_renew
             __ssoenv_now
             # Still due (failed, or nothing newer yet): not again for a minute.
