@@ -162,6 +162,9 @@ ssoenv() {
     \builtin local __ssoenv_a __ssoenv_out __ssoenv_st=0
     case ${1-} in
         use | pick)
+            # In a command substitution (`eval "$(ssoenv use X)"`) this shell is a
+            # copy that dies at once: print the statements for the caller to eval.
+            if (( BASH_SUBSHELL )); then "${__ssoenv_bin[@]}" "$@"; \builtin return; fi
             for __ssoenv_a in "${@:2}"; do
                 case $__ssoenv_a in
                     -h | --help) "${__ssoenv_bin[@]}" "$@"; \builtin return ;;

@@ -181,6 +181,11 @@ end
 function ssoenv --description 'ssoenv (use and pick switch this shell)'
     switch "$argv[1]"
         case use pick
+            # In a command substitution, print the statements for the caller to source.
+            if status is-command-substitution
+                $__ssoenv_bin $argv
+                return $status
+            end
             for a in $argv[2..-1]
                 switch $a
                     case -h --help

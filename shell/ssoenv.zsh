@@ -147,6 +147,9 @@ ssoenv() {
     local -i __ssoenv_st=0
     case ${1-} in
         (use|pick)
+            # In a command substitution (`eval "$(ssoenv use X)"`) this shell is a
+            # copy that dies at once: print the statements for the caller to eval.
+            if (( ZSH_SUBSHELL )); then "${__ssoenv_bin[@]}" "$@"; return; fi
             local __ssoenv_a
             for __ssoenv_a in "${@[2,-1]}"; do
                 case $__ssoenv_a in
@@ -214,6 +217,33 @@ __ssoenv_due() {
 typeset -ga precmd_functions
 if (( ! ${precmd_functions[(Ie)__ssoenv_precmd]} )); then
     precmd_functions+=(__ssoenv_precmd)
+fi
+
+# --- Tab completion: the program answers from its caches (no network) ------------
+
+__ssoenv_complete() {
+    # The words before the cursor, unquoted, and the typed prefix; the program
+    # prints every candidate for that place (NUL-separated), and compadd matches
+    # them against the prefix and quotes what it inserts.
+    local -a __ssoenv_c
+    __ssoenv_c=(${(0)"$("${__ssoenv_bin[@]}" __complete zsh "${(@Q)words[2,CURRENT-1]}" "${(Q)PREFIX}" 2>/dev/null)"})
+    (( $#__ssoenv_c )) || return 1
+    compadd -a __ssoenv_c
+}
+
+__ssoenv_compdef() {
+    # At the first prompt, when the rest of ~/.zshrc has run (and maybe compinit):
+    # register with the completion system, starting it if nobody did.
+    local -i __ssoenv_ret=$?
+    precmd_functions=(${precmd_functions:#__ssoenv_compdef})
+    if (( ! ${+functions[compdef]} )); then
+        \builtin autoload -Uz compinit && compinit -i
+    fi
+    (( ! ${+functions[compdef]} )) || compdef __ssoenv_complete ssoenv
+    return __ssoenv_ret
+}
+if (( ! ${precmd_functions[(Ie)__ssoenv_compdef]} )) && [[ -o interactive ]]; then
+    precmd_functions+=(__ssoenv_compdef)
 fi
 
 # --- Ctrl-A: the picker ---------------------------------------------------------
