@@ -53,7 +53,8 @@ def record(key: tuple[str, str, str], now: float | None = None) -> None:
         count, _ = history.get(key, (0, now))
         history[key] = (count + 1, now)
         if len(history) > MAX_ENTRIES:
-            ranked = sorted(history, key=lambda k: score(*history[k], now), reverse=True)
+            # equal scores: the more recent stays (the choice just made always does)
+            ranked = sorted(history, key=lambda k: (score(*history[k], now), history[k][1]), reverse=True)
             history = {k: history[k] for k in ranked[:MAX_ENTRIES]}
         doc = {"version": VERSION,
                "entries": {_SEP.join(k): [c, round(t, 3)] for k, (c, t) in history.items()}}
