@@ -160,19 +160,30 @@ def open_picker(tmux: Tmux) -> str:
     return tmux.wait(HEADER)
 
 
+DECOY = "\n[profile r-o-o-t-x-r-e-a-d]\nsso_session = demo\nsso_account_id = 999999999999\nsso_role_name = Decoy\n"
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 def test_picker_best_match_first(shell, world, start):
-    """`root read`: in list order MemberAccount/AdministratorAccess matches first
-    (m-e-m-b-e-R ... acc-O-unt ... adminis-T-rato-R-... R-E-A-D? no: fzf finds it),
-    but RootAccount/ReadOnlyAccess is the best match and must be the one chosen."""
-    tmux = start(shell, bare_rc(shell, world.home))
-    open_picker(tmux)
-    tmux.type("root read")
-    tmux.wait(r"^\s*\d+/\d+")
-    tmux.keys("Enter")
-    tmux.wait(HEADER, gone=True)
-    screen = tmux.run(f"clear; {echo_vars(shell)}")
-    assert "name=[RootAccount] role=[ReadOnlyAccess]" in screen, screen
+    """`root read`: a decoy profile (no account name: listed first) matches it
+    spread out; RootAccount/ReadOnlyAccess matches it whole and must win."""
+    config = world.home / ".aws" / "config"
+    saved = config.read_text()
+    (world.home / ".cache" / "ssoenv" / "frecency.json").unlink(missing_ok=True)  # list order = names
+    config.write_text(saved + DECOY)
+    try:
+        tmux = start(shell, bare_rc(shell, world.home))
+        screen = open_picker(tmux)
+        rows = [line for line in screen.split("\n") if re.search(r"\d{12}", line)]
+        assert "r-o-o-t-x-r-e-a-d" in rows[0], screen  # first in list order
+        tmux.type("root read")
+        tmux.wait(r"^\s*2/\d+")  # both match
+        tmux.keys("Enter")
+        tmux.wait(HEADER, gone=True)
+        screen = tmux.run(f"clear; {echo_vars(shell)}")
+        assert "name=[RootAccount] role=[ReadOnlyAccess]" in screen, screen
+    finally:
+        config.write_text(saved)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
