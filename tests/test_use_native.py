@@ -189,7 +189,11 @@ def finish(child):
     return child.exitstatus, child.before
 
 
-def test_builtin_picker_best_match_first(synced):
+def test_builtin_picker_best_match_first(synced, aws_config):
+    # a decoy listed first (no account name) matches "root read" only spread out
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile r-o-o-t-x-r-e-a-d]\nsso_session = corp\nsso_account_id = 999999999999\n"
+                 "sso_role_name = Decoy\n")
     child = spawn_builtin()
     child.expect("aws>")
     child.send("root read\r")
@@ -213,8 +217,9 @@ def test_builtin_picker_enter_takes_the_most_recent_other_entry(synced, run):
 def test_builtin_picker_none_is_last():
     from ssoenv.picker import NONE_LABEL, best_match
 
-    lines = ["MemberAccount 222222222222 AdministratorAccess", "RootAccount 111111111111 ReadOnlyAccess",
+    lines = ["r-o-o-t-x-r-e-a-d 999999999999 Decoy", "RootAccount 111111111111 ReadOnlyAccess",
              NONE_LABEL]
     assert best_match(lines, "root read") == 1
     assert best_match(lines, "none") == 2
+    assert best_match(lines, "decoy") == 0
     assert best_match(lines, "zzz") is None
