@@ -18,6 +18,13 @@ from __future__ import annotations
 import sys
 
 GLOBAL_OPTIONS = ("--help", "--version", "--verbose", "--debug")
+# Options that take a value, in any subcommand: enough to step over their values
+# when finding the TARGET's place, without building a parser on every Tab (a test
+# checks this against the real parsers).
+VALUE_OPTIONS = frozenset({
+    "--sso-session", "--profile", "--shell", "--region", "--template", "--start-url", "--scopes",
+    "--role", "--mode", "--min-valid", "--instance-arn", "--format", "--command", "--accounts", "--account",
+})
 TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console")
 
 
@@ -73,24 +80,39 @@ def _config():
 
 
 def targets() -> list[str]:
-    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids."""
-    from ssoenv import catalog
+    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids.
+
+    Straight from the catalog's JSON (catalog.load's checks are the loop's own
+    here, without importing the catalog's machinery): at 5,000 entries this is the
+    hot path of a Tab."""
+    import json
+
+    from ssoenv import paths
 
     config = _config()
     out = [p.name for p in config.sso_profiles()] if config else []
-    names: dict[str, None] = {}
-    ids: dict[str, None] = {}
+    names: list[str] = []
+    ids: list[str] = []
     try:
-        entries = catalog.cached_entries()
-    except Exception:
-        entries = []
-    for e in entries:
-        if e.account_name:
-            out.append(f"{e.account_name}/{e.role}")
-            names[e.account_name] = None
-        out.append(f"{e.account_id}/{e.role}")
-        ids[e.account_id] = None
-    return list(dict.fromkeys(out + list(names) + list(ids)))
+        with open(paths.catalog_file(), "rb") as fh:
+            sessions = json.loads(fh.read())["sessions"].values()
+    except Exception:  # missing, unreadable, not JSON, not the catalog's shape
+        sessions = []
+    for record in sessions:
+        for account in record.get("accounts", []) if isinstance(record, dict) else []:
+            try:
+                account_id, name, roles = account["id"], account["name"], account["roles"]
+            except (KeyError, TypeError):
+                continue
+            if not isinstance(account_id, str) or not isinstance(name, str) or not isinstance(roles, list):
+                continue
+            roles = [r for r in roles if isinstance(r, str)]
+            if name:
+                out += [f"{name}/{role}" for role in roles]
+                names.append(name)
+            out += [f"{account_id}/{role}" for role in roles]
+            ids.append(account_id)
+    return list(dict.fromkeys(out + names + ids))
 
 
 def option_values(dest: str, choices) -> list[str]:
@@ -124,6 +146,22 @@ def _subparser(command: str):
     return p
 
 
+def _option_candidates(command: str, expecting: str | None, current: str) -> list[str]:
+    """Option names, or the values of the option before the cursor (or in --opt=)."""
+    parser = _subparser(command)
+    by_option = {o: a for a in parser._actions for o in a.option_strings}
+    if expecting is not None:
+        action = by_option.get(expecting)
+        return option_values(action.dest, action.choices) if action is not None else []
+    if current.startswith("--") and "=" in current:
+        name = current.split("=", 1)[0]
+        action = by_option.get(name)
+        if action is None or action.nargs == 0:
+            return []
+        return [f"{name}={v}" for v in option_values(action.dest, action.choices)]
+    return [o for o in by_option if o.startswith("--")] + ["-h"]
+
+
 def candidates(words: list[str], current: str) -> list[str]:
     """What may stand where `current` is, after `words` (without the program name)."""
     from ssoenv.cli import COMMANDS
@@ -139,9 +177,6 @@ def candidates(words: list[str], current: str) -> list[str]:
         return list(COMMANDS)
     if command not in COMMANDS:
         return []
-    parser = _subparser(command)
-    by_option = {o: a for a in parser._actions for o in a.option_strings}
-    positionals = [a for a in parser._actions if not a.option_strings]
     taken, expecting, after_dashes = 0, None, False
     for word in rest:
         if after_dashes:
@@ -151,29 +186,22 @@ def candidates(words: list[str], current: str) -> list[str]:
         elif word == "--":
             after_dashes = True
         elif word.startswith("-") and word != "-":
-            action = by_option.get(word.split("=", 1)[0])
-            if action is not None and action.nargs != 0 and "=" not in word:
-                expecting = action
+            if word in VALUE_OPTIONS:
+                expecting = word
         else:
             taken += 1
-    if expecting is not None:
-        return option_values(expecting.dest, expecting.choices)
-    if current.startswith("--") and "=" in current and not after_dashes:
-        name = current.split("=", 1)[0]
-        action = by_option.get(name)
-        if action is None or action.nargs == 0:
-            return []
-        return [f"{name}={v}" for v in option_values(action.dest, action.choices)]
-    if current.startswith("-") and not after_dashes:
-        return [o for o in by_option if o.startswith("--")] + ["-h"]
+    if not after_dashes and (expecting or current.startswith("-")):
+        return _option_candidates(command, expecting, current)
     if command == "exec" and (after_dashes or taken >= 1):
         return []  # the command to run: the shell's own completion
     if command in TARGET_COMMANDS or command == "pick":
         return targets()
-    if positionals and positionals[0].choices:
-        return [str(c) for c in positionals[0].choices]
     if command == "init":
         return ["bash", "zsh", "fish"]
+    if command == "admin":
+        positionals = [a for a in _subparser(command)._actions if not a.option_strings]
+        if positionals and positionals[0].choices and taken == 0:
+            return [str(c) for c in positionals[0].choices]
     return []
 
 

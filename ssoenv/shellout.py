@@ -56,6 +56,7 @@ def quote(value: str, shell: str) -> str:
 
 
 _BASH_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]")
+_BASH_PLAIN_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]*\Z")
 _ANSI_C = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
            "\r": "\\r", "\x1b": "\\E", "'": "\\'", "\\": "\\\\"}
 
@@ -70,6 +71,8 @@ def quote_word_bash(value: str) -> str:
     to the shell behind a backslash (so what the user typed stays a prefix of it),
     or $'...' when the value holds control characters (a backslash-newline would
     be a line continuation)."""
+    if _BASH_PLAIN_WORD.match(value):  # the common case: nothing to quote
+        return value
     value = _clean(value)
     if not value.isprintable():
         body = "".join(_ANSI_C.get(ch) or (ch if ch.isprintable() else _ansi_c_code(ch)) for ch in value)

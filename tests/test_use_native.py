@@ -223,3 +223,21 @@ def test_builtin_picker_none_is_last():
     assert best_match(lines, "none") == 2
     assert best_match(lines, "decoy") == 0
     assert best_match(lines, "zzz") is None
+
+
+def test_value_options_match_the_parsers():
+    """complete.VALUE_OPTIONS steps over option values without building parsers:
+    it must name exactly the options that take a value, in every subcommand."""
+    from ssoenv.cli import COMMANDS
+
+    taking, flags = set(), set()
+    parsers = [complete._subparser(command) for command in COMMANDS]
+    while parsers:
+        for action in parsers.pop()._actions:
+            if isinstance(action.choices, dict):  # nested subcommands (admin ...)
+                parsers += list(action.choices.values())
+            for option in action.option_strings:
+                if option.startswith("--"):
+                    (flags if action.nargs == 0 else taking).add(option)
+    assert taking == set(complete.VALUE_OPTIONS)
+    assert not taking & flags
