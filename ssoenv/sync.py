@@ -135,6 +135,6 @@ def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
     if sessions:
         return
     if not config.sessions:
-        raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure")
+        raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")
     from ssoenv.errors import ExitStatus
     raise SsoenvError("not logged in to any sso-session; run: ssoenv login", ExitStatus.LOGIN_REQUIRED)

@@ -241,3 +241,32 @@ def test_value_options_match_the_parsers():
                     (flags if action.nargs == 0 else taking).add(option)
     assert taking == set(complete.VALUE_OPTIONS)
     assert not taking & flags
+
+
+# --- messages ----------------------------------------------------------------------------
+
+def test_a_wrong_option_gets_the_subcommands_usage(run):
+    status, out, err = run("use", "--bogus", "x")
+    assert status == 2 and out == ""
+    assert err.startswith("usage: ssoenv use ") and "ssoenv: use: unrecognized arguments: --bogus" in err
+    assert err.count("ssoenv:") == 1
+
+
+def test_exec_without_dashes_says_which_word_was_the_target(synced, run):
+    status, out, err = run("exec", "aws", "s3", "ls")
+    assert status == 1 and out == ""
+    assert "no account/role matches 'aws'" in err
+    assert "without --, the first word ('aws') is TARGET" in err and "ssoenv exec -- aws" in err
+    status, _, err = run("exec", "nomatch", "--", "true")
+    assert status == 1 and "without --" not in err
+
+
+@pytest.mark.parametrize("argv", [("status",), ("sync",), ("pick", "--sso-session", "nope", "--shell", "bash"),
+                                  ("recover", "--shell", "bash")])
+def test_every_no_sso_session_message_names_configure_and_demo(argv, home, run):
+    (home / ".aws").mkdir()
+    (home / ".aws" / "config").write_text("[default]\nregion = eu-west-1\n")
+    status, out, err = run(*argv)
+    assert status != 0 and "no sso-session" in err, err
+    assert "ssoenv configure" in err and "ssoenv demo" in err, err
+    assert all(line.startswith(("ssoenv:", "hint:")) for line in err.splitlines()), err
