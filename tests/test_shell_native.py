@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,29 @@ def test_tab_completes_subcommands_and_option_values(shell, world, start):
     tmux.keys("Tab")
     tmux.wait(r"--sso-session demo")
     tmux.keys("C-c")
+
+
+def test_copy_key_puts_the_account_id_on_the_clipboard(world, start):
+    """Ctrl-Y: the account id under the cursor, through OSC 52 (tmux keeps it as a buffer)."""
+    tmux = start("bash", bare_rc("bash", world.home))
+    tmux._tmux("set-option", "-g", "set-clipboard", "on")
+    open_picker(tmux)
+    tmux.type("member read")
+    tmux.wait(r"^\s*1/\d+")
+    tmux.keys("C-y")
+    for _ in range(100):
+        if "222222222222" in tmux._tmux("show-buffer", check=False).stdout:
+            break
+        time.sleep(0.05)
+    assert tmux._tmux("show-buffer", check=False).stdout == "222222222222"
+    tmux.keys("Escape")
+    tmux.wait(HEADER, gone=True)
+
+
+def test_console_key_is_a_clear_message_until_wired(world, start):
+    tmux = start("bash", bare_rc("bash", world.home))
+    open_picker(tmux)
+    tmux.type("member read")
+    tmux.wait(r"^\s*1/\d+")
+    tmux.keys("C-o")
+    tmux.wait(r"ssoenv: opening the console from the picker is not available in this build")
