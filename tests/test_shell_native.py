@@ -156,9 +156,20 @@ def test_eval_without_shell_option_detects_the_shell(shell, world, start):
 
 # --- the picker --------------------------------------------------------------------
 
+def list_rows(screen: str) -> list[str]:
+    """The picker's entries, top to bottom (the list, without the preview pane)."""
+    rows = []
+    for line in screen.split("\n"):
+        left = line.split("│")[0]
+        if re.search(r"\d{12}|\(none", left) and not re.match(r"^\s*\d+/\d+", left):
+            rows.append(left)
+    return rows
+
+
 def open_picker(tmux: Tmux) -> str:
     tmux.keys("C-a")
-    return tmux.wait(HEADER)
+    tmux.wait(HEADER)
+    return tmux.wait(r"\(none: clear")  # the last row: the list is all there
 
 
 DECOY = "\n[profile r-o-o-t-x-r-e-a-d]\nsso_session = demo\nsso_account_id = 999999999999\nsso_role_name = Decoy\n"
@@ -175,7 +186,7 @@ def test_picker_best_match_first(shell, world, start):
     try:
         tmux = start(shell, bare_rc(shell, world.home))
         screen = open_picker(tmux)
-        rows = [line for line in screen.split("\n") if re.search(r"\d{12}", line)]
+        rows = list_rows(screen)
         assert "r-o-o-t-x-r-e-a-d" in rows[0], screen  # first in list order
         tmux.type("root read")
         tmux.wait(r"^\s*2/\d+")  # both match
@@ -232,7 +243,7 @@ def test_none_is_last_and_says_what_it_cleared(world, start):
     tmux = start("bash", bare_rc("bash", world.home))
     tmux.run("ssoenv use member read")
     screen = open_picker(tmux)
-    rows = [line for line in screen.split("\n") if re.search(r"\d{12}|\(none", line)]
+    rows = list_rows(screen)
     assert rows and "(none" in rows[-1], screen
     assert sum("(none" in r for r in rows) == 1
     tmux.type("none clear")
