@@ -34,7 +34,8 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     if not rows:
-        print(f"no sso-session in {config.path}; add one with `ssoenv configure`", file=sys.stderr)
+        print(f"ssoenv: no sso-session in {config.path}; add one with `ssoenv configure` "
+              "(or `ssoenv demo` to try it locally)", file=sys.stderr)
         return 1
     for row in rows:
         if row["logged_in"]:
