@@ -70,9 +70,10 @@ def order(entries: list, active: tuple | None = None, now: float | None = None) 
     that is not the active one (else the first that is not active)."""
     now = time.time() if now is None else now
     history = load()
-    ranked = sorted(range(len(entries)),
-                    key=lambda i: -score(*history[entries[i].key], now) if entries[i].key in history else 0.0)
-    out = [entries[i] for i in ranked]
+    # Only the few chosen entries are sorted; the thousands of others keep their order.
+    chosen_first = [e for e in entries if e.key in history]
+    chosen_first.sort(key=lambda e: -score(*history[e.key], now))
+    out = chosen_first + [e for e in entries if e.key not in history] if chosen_first else list(entries)
     candidates = [i for i, e in enumerate(out) if e.key != active]
     chosen = [i for i in candidates if out[i].key in history]
     if chosen:
