@@ -55,9 +55,12 @@ def _create_temp(path: Path) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(path.parent))
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: bool = True) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: bool = True,
+                       durable: bool = True) -> None:
     """Replace `path` atomically. `private` (caches, secrets): a 0700 directory, and
-    never through a symlink. Otherwise (the user's config) the directory is left as is."""
+    never through a symlink. Otherwise (the user's config) the directory is left as is.
+    `durable=False` skips the fsync, for files a crash may lose (never torn: the
+    rename is still atomic) that a hot path writes."""
     if private:
         ensure_private_dir(path.parent)
         if path.is_symlink():
@@ -70,7 +73,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -78,12 +82,12 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600, *, private: b
         raise
 
 
-def atomic_write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+def atomic_write_json(path: Path, data: Any, *, compact: bool = False, durable: bool = True) -> None:
     if compact:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False)
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def read_json(path: Path) -> Any | None:

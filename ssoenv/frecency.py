@@ -58,7 +58,8 @@ def record(key: tuple[str, str, str], now: float | None = None) -> None:
             history = {k: history[k] for k in ranked[:MAX_ENTRIES]}
         doc = {"version": VERSION,
                "entries": {_SEP.join(k): [c, round(t, 3)] for k, (c, t) in history.items()}}
-        cache.atomic_write_json(paths.frecency_file(), doc, compact=True)
+        # no fsync: `exec` writes this on its way to the command; a crash costs one choice
+        cache.atomic_write_json(paths.frecency_file(), doc, compact=True, durable=False)
     except Exception as exc:  # a read-only or full state dir must not stop a switch
         from ssoenv.log import get_logger
         get_logger(__name__).info("cannot record the choice: %s", exc)

@@ -32,7 +32,7 @@ def write(path, config, entries, emails: dict) -> None:
     # Entries are namedtuples: JSON writes each as a list of its fields, at C speed.
     cache.atomic_write_json(path, {"sessions": sessions, "entries": entries,
                                    "emails": {f"{s}\x1f{a}": m for (s, a), m in emails.items() if m}},
-                            compact=True)
+                            compact=True, durable=False)  # lives as long as the picker
 
 
 def _left(expires_at) -> str:
