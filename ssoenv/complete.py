@@ -215,18 +215,16 @@ def main(argv: list[str]) -> int:
             return 2
         line, readline_word = argv
         words, current, raw = split_line(line)
-        from ssoenv.shellout import quote_word_bash
+        from ssoenv.shellout import quote_words_bash
 
+        matching = [c for c in candidates(words[1:], current) if c.startswith(current)]
+        quoted = quote_words_bash(matching)
         # readline replaces only its own word, which COMP_WORDBREAKS may have cut
         # shorter than the shell's: print each candidate from where that word starts.
         cut = len(raw) - len(readline_word) if raw.endswith(readline_word) else 0
-        out = []
-        for candidate in candidates(words[1:], current):
-            if candidate.startswith(current):
-                quoted = quote_word_bash(candidate)
-                if quoted.startswith(raw[:cut]):
-                    out.append(quoted[cut:])
-        sys.stdout.write("".join(c + "\n" for c in out))
+        if cut:
+            quoted = [q[cut:] for q in quoted if q.startswith(raw[:cut])]
+        sys.stdout.write("".join(q + "\n" for q in quoted))
         return 0
     if not argv:
         return 2

@@ -80,6 +80,13 @@ def quote_word_bash(value: str) -> str:
     return "".join(ch if _BASH_PLAIN.match(ch) or ord(ch) > 0x7f else "\\" + ch for ch in value)
 
 
+def quote_words_bash(values: list[str]) -> list[str]:
+    """quote_word_bash of each; one regex pass when none needs quoting (the usual case)."""
+    if _BASH_PLAIN_WORD.match("".join(values)):
+        return list(values)
+    return [quote_word_bash(v) for v in values]
+
+
 def quote_argv(argv: Sequence[str], shell: str) -> str:
     return " ".join(quote(arg, shell) for arg in argv)
 

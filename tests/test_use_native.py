@@ -270,3 +270,11 @@ def test_every_no_sso_session_message_names_configure_and_demo(argv, home, run):
     assert status != 0 and "no sso-session" in err, err
     assert "ssoenv configure" in err and "ssoenv demo" in err, err
     assert all(line.startswith(("ssoenv:", "hint:")) for line in err.splitlines()), err
+
+
+def test_quote_words_bash_quotes_only_what_needs_it():
+    from ssoenv.shellout import quote_words_bash
+
+    assert quote_words_bash(["plain/Role", "123456789012"]) == ["plain/Role", "123456789012"]
+    assert quote_words_bash(["plain", "it's"]) == ["plain", "it\\'s"]
+    assert quote_words_bash([]) == []
