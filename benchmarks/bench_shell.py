@@ -10,7 +10,8 @@ and p90; hyperfine -N when installed):
   * `ssoenv __complete zsh use ''` and `... fish use ''`: every TARGET candidate
     (about 13,000), for zsh's and fish's own matching; same budget.
   * picker ready: what `ssoenv pick` does before fzf draws (config, catalog,
-    entries, frecency order, preview file, labels, importing iterfzf); budget
+    entries, frecency order, labels, importing iterfzf; the preview pane's file
+    is written while fzf draws and is not counted); budget
     <= 3 x `python -c pass`. fzf's own start is not included.
   * the preview pane: `python -m ssoenv.preview FILE 42`, run by fzf at each
     cursor move.
@@ -37,7 +38,8 @@ COMPLETE_BUDGET = 2.0
 PICKER_BUDGET = 3.0
 FORBIDDEN = ("boto3", "botocore", "prompt_toolkit", "iterfzf")
 
-# commands/pick.py up to picker.pick(), without the terminal check.
+# commands/pick.py up to handing the lines to fzf, without the terminal check (the
+# preview pane's file is written after that, while fzf draws: not included).
 PICKER_READY = """
 import os, sys
 from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, targets
@@ -48,10 +50,7 @@ entries = catalog.entries(config, data)
 entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
 active = targets.active()
 entries, cursor = frecency.order(entries, active)
-emails = {(n, a.get("id")): a.get("email", "") for n, r in data["sessions"].items() for a in r.get("accounts", [])}
-preview.write(paths.picker_preview_file(os.getpid()), config, entries, emails)
 picker.labels(entries, active)
-os.unlink(paths.picker_preview_file(os.getpid()))
 """
 
 # A preview file as a picker leaves it, for the preview timing.

@@ -36,18 +36,19 @@ def labels(entries: list[Entry], current: tuple | None) -> list[str]:
 
 def pick(entries: list[Entry], *, query: str = "", current: tuple | None = None,
          offer_none: bool = True, cursor: int = 0, preview: list[str] | None = None,
-         copy: list[str] | None = None) -> tuple[str, Entry | None]:
+         copy: list[str] | None = None, while_fzf_draws=None) -> tuple[str, Entry | None]:
     """(action, entry): SWITCH or CONSOLE, and the chosen entry (None: "none").
 
     `entries` come in the order to show them (frecency first); `cursor` is where
     the cursor starts when there is no query. `preview` and `copy` are argvs that
     fzf runs with the entry's index appended (the preview pane, the copy key).
+    `while_fzf_draws` is called once fzf has every line (work fzf need not wait for).
     """
     lines = labels(entries, current)
     if offer_none:
         lines.append("  " + NONE_LABEL)
     try:
-        key, index = _pick_fzf(lines, query, cursor, preview, copy)
+        key, index = _pick_fzf(lines, query, cursor, preview, copy, while_fzf_draws)
     except OSError as exc:  # fzf missing or cannot run here
         log.info("fzf cannot run (%s); using the built-in picker", exc)
         key, index = "", _pick_prompt_toolkit(lines, query, cursor)
@@ -64,7 +65,7 @@ def _fzf_command(argv: list[str]) -> str:
 
 
 def _pick_fzf(lines: list[str], query: str, cursor: int, preview: list[str] | None,
-              copy: list[str] | None) -> tuple[str, int | None]:
+              copy: list[str] | None, while_fzf_draws=None) -> tuple[str, int | None]:
     if os.environ.get("SSOENV_PICKER") == "builtin":
         raise OSError("SSOENV_PICKER=builtin")
     from iterfzf import iterfzf
@@ -78,10 +79,16 @@ def _pick_fzf(lines: list[str], query: str, cursor: int, preview: list[str] | No
         extra += [f"--preview={_fzf_command(preview)}", "--preview-window=right,45%,wrap"]
     if copy:
         extra.append(f"--bind={COPY_KEY}:execute-silent({_fzf_command(copy)})")
-    numbered = (f"{i}\t{line}" for i, line in enumerate(lines))
+    def numbered():
+        for i, line in enumerate(lines):
+            yield f"{i}\t{line}"
+        if while_fzf_draws is not None:
+            while_fzf_draws()
+
+
     # multi=True only so that iterfzf returns every output line (the --expect key,
     # then the selection); --no-multi above keeps one selection.
-    out = iterfzf(numbered, query=query, prompt="aws> ", sort=True, multi=True, __extra__=extra)
+    out = iterfzf(numbered(), query=query, prompt="aws> ", sort=True, multi=True, __extra__=extra)
     if not out or len(out) < 2:
         return "", None
     return out[0], int(out[1].split("\t", 1)[0])

@@ -94,6 +94,18 @@ def copy_to_clipboard(text: str) -> None:
             return
 
 
+def _wait_for(path: str, seconds: float = 2.0):
+    """The picker writes the file while fzf draws: the first preview may come first."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        doc = cache.read_json(path)
+        if doc is not None or time.monotonic() > deadline:
+            return doc
+        time.sleep(0.02)
+
+
 def main(argv: list[str]) -> int:
     copy = argv[:1] == ["--copy"]
     if copy:
@@ -101,7 +113,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m ssoenv.preview [--copy] FILE INDEX", file=sys.stderr)
         return 2
-    doc = cache.read_json(argv[0])
+    doc = _wait_for(argv[0])
     try:
         index = int(argv[1].strip())
     except ValueError:

@@ -278,3 +278,23 @@ def test_quote_words_bash_quotes_only_what_needs_it():
     assert quote_words_bash(["plain/Role", "123456789012"]) == ["plain/Role", "123456789012"]
     assert quote_words_bash(["plain", "it's"]) == ["plain", "it\\'s"]
     assert quote_words_bash([]) == []
+
+
+def test_preview_waits_for_the_file_the_picker_writes_while_fzf_draws(aws_config, capsys):
+    import threading
+
+    from ssoenv import awsconfig, preview
+
+    path = paths.picker_preview_file(12345)
+    config = awsconfig.load()
+    entry = Entry("corp", "111111111111", "RootAccount", "ReadOnlyAccess", None, "eu-west-1")
+    timer = threading.Timer(0.2, preview.write, (path, config, [entry], {("corp", "111111111111"): "r@x.com"}))
+    timer.start()
+    try:
+        assert preview.main([str(path), "0"]) == 0
+    finally:
+        timer.join()
+    out = capsys.readouterr().out
+    assert "RootAccount  111111111111" in out and "r@x.com" in out and "eu-west-1" in out
+    assert "not cached" in out and "not logged in" in out
+    assert preview.main([str(path), "1"]) == 0 and "(none)" in capsys.readouterr().out

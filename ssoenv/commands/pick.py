@@ -50,15 +50,23 @@ def run(args) -> int:
     entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
     active = targets.active()
     entries, cursor = frecency.order(entries, active)
-    emails = {(name, a.get("id")): a.get("email", "") for name, record in data["sessions"].items()
-              for a in record.get("accounts", []) if isinstance(a, dict)}
     data_file = paths.picker_preview_file(os.getpid())
-    preview.write(data_file, config, entries, emails)
     helper = [sys.executable, "-m", "ssoenv.preview"]
-    try:
+
+    def write_preview() -> None:  # never stops the pick: the pane then says less
+        try:
+            emails = {(name, a.get("id")): a.get("email", "") for name, record in data["sessions"].items()
+                      for a in record.get("accounts", []) if isinstance(a, dict)}
+            preview.write(data_file, config, entries, emails)
+        except Exception as exc:
+            from ssoenv.log import get_logger
+            get_logger(__name__).info("no preview: %s", exc)
+
+    try:  # the preview's data is written while fzf draws the list (the preview waits for it)
         action, chosen = picker.pick(entries, query=query, current=active, cursor=cursor,
                                      preview=helper + [str(data_file)],
-                                     copy=helper + ["--copy", str(data_file)])
+                                     copy=helper + ["--copy", str(data_file)],
+                                     while_fzf_draws=write_preview)
     finally:
         from ssoenv import cache
         cache.remove(data_file)
