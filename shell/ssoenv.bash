@@ -9,12 +9,15 @@
 #                        ctrl-X / alt-X. Default Ctrl-A; empty: no binding.
 #   SSOENV_WRAP          commands re-run once after a login when they fail on an
 #                        expired SSO token. Default "aws".
+#   SSOENV_PROMPT        0: leave PS1 alone (place $SSOENV_PROMPT_SEGMENT yourself).
 # and when used:
 #   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
 #   SSOENV_PROMPT_COLOR  0: no colour in the prompt segment.
 #
-# Public: ssoenv_prompt (prints the segment) and SSOENV_PROMPT_SEGMENT (set
-# before each prompt; use it in PS1: PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }\w\$ ').
+# Public: the `ssoenv` function (`ssoenv use`/`pick` switch this shell; the rest
+# runs the program), ssoenv_prompt (prints the segment) and SSOENV_PROMPT_SEGMENT
+# (set before each prompt). Unless SSOENV_PROMPT=0 the segment is put in front of
+# PS1, like a virtualenv's `activate`, unless PS1 already shows it.
 # Everything else is private (__ssoenv_*).
 
 # The ssoenv executable, filled in by `ssoenv init`.
@@ -27,6 +30,8 @@ __ssoenv_credential_errors=(__SSOENV_CREDENTIAL_ERRORS__)
 __ssoenv_t=0
 __ssoenv_retry_at=0
 __ssoenv_warned=
+__ssoenv_prompt_auto=1
+[[ ${SSOENV_PROMPT-1} != 0 ]] || __ssoenv_prompt_auto=
 
 # --- the time, without a process ------------------------------------------------
 
@@ -52,7 +57,9 @@ __ssoenv_render() {
     \builtin local text="${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}"
     \builtin local left='' colour=''
     [[ $text != *[[:cntrl:]]* ]] || text=${text//[[:cntrl:]]/?}
-    if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[!0-9]* ]]; then
+    if [[ -n ${SSOENV_LOGGED_OUT-} ]]; then
+        left='logged out' colour=31
+    elif [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[!0-9]* ]]; then
         if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
         \builtin local -i d="$((SSOENV_EXPIRES - __ssoenv_t))"
         if ((d <= 0)); then
@@ -113,7 +120,7 @@ __ssoenv_due() {
 
 __ssoenv_hook() {
     \builtin local __ssoenv_ret="$?"
-    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} ]]; then
+    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} && -z ${SSOENV_LOGGED_OUT-} ]]; then
         if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
         if ((__ssoenv_t >= __ssoenv_retry_at)) && __ssoenv_due; then
             __ssoenv_renew
@@ -123,6 +130,13 @@ __ssoenv_hook() {
         fi
     fi
     __ssoenv_render
+    # The segment in front of PS1 (a virtualenv's way), unless PS1 already shows it:
+    # checked at each prompt, so a PS1 set later in ~/.bashrc gets it too.
+    # Not in front of a prompt framework that reads ssoenv's variables itself.
+    if [[ -n $__ssoenv_prompt_auto && -n ${PS1-} && $PS1 != *SSOENV_PROMPT_SEGMENT* &&
+        $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
+        PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'$PS1
+    fi
     \builtin return "$__ssoenv_ret"
 }
 
@@ -141,6 +155,50 @@ elif [[ ${PROMPT_COMMAND-} != *__ssoenv_hook* ]]; then
     PROMPT_COMMAND=__ssoenv_hook${__ssoenv_pc:+$'\n'${__ssoenv_pc#;}}
     \builtin unset __ssoenv_pc
 fi
+
+# --- `ssoenv` itself: use and pick switch this shell; the rest runs as is ---------
+
+ssoenv() {
+    \builtin local __ssoenv_a __ssoenv_out __ssoenv_st=0
+    case ${1-} in
+        use | pick)
+            # In a command substitution (`eval "$(ssoenv use X)"`) this shell is a
+            # copy that dies at once: print the statements for the caller to eval.
+            if (( BASH_SUBSHELL )); then "${__ssoenv_bin[@]}" "$@"; \builtin return; fi
+            for __ssoenv_a in "${@:2}"; do
+                case $__ssoenv_a in
+                    -h | --help) "${__ssoenv_bin[@]}" "$@"; \builtin return ;;
+                    --) \builtin break ;;
+                esac
+            done
+            __ssoenv_out=$("${__ssoenv_bin[@]}" "$1" --shell bash "${@:2}") || __ssoenv_st=$?
+            ((__ssoenv_st != 0)) || \builtin eval -- "$__ssoenv_out"
+            __ssoenv_render
+            ;;
+        login | logout)
+            "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$?
+            if ((__ssoenv_st == 0)) && [[ -n ${SSOENV_ACCOUNT_ID-} ]]; then
+                # The prompt must not go on showing time left on a session that ended.
+                __ssoenv_out=$("${__ssoenv_bin[@]}" use --session-state --shell bash 2>/dev/null) &&
+                    \builtin eval -- "$__ssoenv_out"
+                __ssoenv_render
+            fi
+            ;;
+        *) "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$? ;;
+    esac
+    \builtin return "$__ssoenv_st"
+}
+
+# --- Tab completion: the program answers from its caches (no network) ------------
+
+__ssoenv_complete() {
+    # The line up to the cursor (the program splits it the way the shell will) and
+    # readline's own word, which COMP_WORDBREAKS (=, :) may have cut shorter.
+    # One candidate per line, each already quoted for bash.
+    \builtin mapfile -t COMPREPLY < <("${__ssoenv_bin[@]}" __complete bash "${COMP_LINE:0:COMP_POINT}" \
+        "${COMP_WORDS[COMP_CWORD]-}" 2>/dev/null)
+}
+\builtin complete -o bashdefault -o default -F __ssoenv_complete ssoenv
 
 # --- Ctrl-A: the picker ---------------------------------------------------------
 #

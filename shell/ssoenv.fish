@@ -8,12 +8,16 @@
 #                        alt-X. Default Ctrl-A; empty: no binding.
 #   SSOENV_WRAP          commands re-run once after a login when they fail on an
 #                        expired SSO token. Default "aws".
+#   SSOENV_PROMPT        0: leave fish_prompt alone (call ssoenv_prompt yourself).
 # and when used:
 #   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
 #   SSOENV_PROMPT_COLOR  0: no colour in the prompt segment.
 #
-# Public: ssoenv_prompt, to call from your fish_prompt (ssoenv never defines
-# fish_prompt). Everything else is private (__ssoenv_*).
+# Public: the `ssoenv` function (`ssoenv use`/`pick` switch this shell; the rest
+# runs the program) and ssoenv_prompt (prints the segment). Unless SSOENV_PROMPT=0,
+# your fish_prompt is wrapped at the first prompt (copied to
+# __ssoenv_user_fish_prompt; a new fish_prompt prints the segment, then calls it),
+# unless it calls ssoenv_prompt already. Everything else is private (__ssoenv_*).
 
 # The ssoenv executable, filled in by `ssoenv init`.
 set -g __ssoenv_bin __SSOENV_BIN__
@@ -69,6 +73,13 @@ function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOU
         set text (string replace -ra '[[:cntrl:]]' '?' -- "$text")
     end
     printf '%s' "aws:$text"
+    if set -q SSOENV_LOGGED_OUT[1]; and test -n "$SSOENV_LOGGED_OUT"
+        printf ' '
+        test "$SSOENV_PROMPT_COLOR" != 0; and set_color red
+        printf 'logged out'
+        test "$SSOENV_PROMPT_COLOR" != 0; and set_color normal
+        return 0
+    end
     string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"; or return 0
     __ssoenv_left
     set -l d $__ssoenv_d
@@ -128,6 +139,7 @@ end
 
 function __ssoenv_on_prompt --on-event fish_prompt
     # fish keeps $status across event handlers.
+    set -q SSOENV_LOGGED_OUT[1]; and test -n "$SSOENV_LOGGED_OUT"; and return 0
     __ssoenv_due; or return 0
     set -l now (math $SSOENV_EXPIRES - $__ssoenv_d)
     test $now -ge $__ssoenv_retry_at; or return 0
@@ -137,6 +149,80 @@ function __ssoenv_on_prompt --on-event fish_prompt
         set -g __ssoenv_retry_at (math $now + 60)
     end
 end
+
+# --- the segment in your prompt, by default --------------------------------------
+# At the first prompt (config.fish has run, fish_prompt is autoloaded by then):
+# wrap the user's fish_prompt, unless it shows the segment already.
+
+function __ssoenv_status --description 'return $argv[1] (hands $status on to the wrapped prompt)'
+    return $argv[1]
+end
+
+if test "$SSOENV_PROMPT" != 0
+    function __ssoenv_wrap_prompt --on-event fish_prompt
+        set -q __ssoenv_prompt_wrapped; and return 0
+        set -g __ssoenv_prompt_wrapped 1
+        functions -q fish_prompt; or return 0
+        string match -q '*ssoenv_prompt*' -- (functions fish_prompt); and return 0
+        string match -q '*starship*' -- (functions fish_prompt); and return 0
+        functions -c fish_prompt __ssoenv_user_fish_prompt
+        function fish_prompt --description 'ssoenv: the aws: segment, then your prompt'
+            set -l st $status
+            set -l seg (ssoenv_prompt)
+            test -n "$seg"; and printf '%s ' $seg
+            __ssoenv_status $st
+            __ssoenv_user_fish_prompt
+        end
+    end
+end
+
+# --- `ssoenv` itself: use and pick switch this shell; the rest runs as is ---------
+
+function ssoenv --description 'ssoenv (use and pick switch this shell)'
+    switch "$argv[1]"
+        case use pick
+            # In a command substitution, print the statements for the caller to source.
+            if status is-command-substitution
+                $__ssoenv_bin $argv
+                return $status
+            end
+            for a in $argv[2..-1]
+                switch $a
+                    case -h --help
+                        $__ssoenv_bin $argv
+                        return $status
+                    case --
+                        break
+                end
+            end
+            set -l out ($__ssoenv_bin $argv[1] --shell fish $argv[2..-1])
+            set -l st $status
+            if test $st -eq 0
+                printf '%s\n' $out | source
+            end
+            return $st
+        case login logout
+            $__ssoenv_bin $argv
+            set -l st $status
+            if test $st -eq 0; and test -n "$SSOENV_ACCOUNT_ID"
+                # The prompt must not go on showing time left on a session that ended.
+                set -l out ($__ssoenv_bin use --session-state --shell fish 2>/dev/null)
+                and printf '%s\n' $out | source
+            end
+            return $st
+        case '*'
+            $__ssoenv_bin $argv
+            return $status
+    end
+end
+
+# --- Tab completion: the program answers from its caches (no network) ------------
+
+function __ssoenv_complete --description 'candidates for ssoenv (fish matches and quotes them)'
+    set -l words (commandline -opc)
+    $__ssoenv_bin __complete fish $words[2..-1] (commandline -ct) 2>/dev/null | string split0
+end
+complete -c ssoenv -f -a '(__ssoenv_complete)'
 
 # --- Ctrl-A: the picker ---------------------------------------------------------
 

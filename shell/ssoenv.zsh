@@ -8,15 +8,18 @@
 #                        alt-X. Default Ctrl-A; empty: no binding.
 #   SSOENV_WRAP          commands re-run once after a login when they fail on an
 #                        expired SSO token. Default "aws".
+#   SSOENV_PROMPT        0: leave PROMPT alone (place $SSOENV_PROMPT_SEGMENT yourself).
 # and when used:
 #   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
 #   SSOENV_PROMPT_COLOR  0: no colour in the prompt segment.
 #   SSOENV_PROMPT_PSVAR  N (1-9): also put the plain segment in psvar[N], for %Nv
 #                        in a prompt without `setopt prompt_subst`.
 #
-# Public: ssoenv_prompt (prints the segment) and SSOENV_PROMPT_SEGMENT (set
-# before each prompt; escaped for prompt expansion; with prompt_subst:
-# PROMPT='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }%~ %# ').
+# Public: the `ssoenv` function (`ssoenv use`/`pick` switch this shell; the rest
+# runs the program), ssoenv_prompt (prints the segment) and SSOENV_PROMPT_SEGMENT
+# (set before each prompt; escaped for prompt expansion). Unless SSOENV_PROMPT=0
+# (or SSOENV_PROMPT_PSVAR is set) the segment is put in front of PROMPT, like a
+# virtualenv's `activate`, unless PROMPT already shows it.
 # Everything else is private (__ssoenv_*).
 
 # The ssoenv executable, filled in by `ssoenv init`.
@@ -30,7 +33,10 @@ typeset -ga __ssoenv_credential_errors
 __ssoenv_credential_errors=(__SSOENV_CREDENTIAL_ERRORS__)
 
 typeset -gi __ssoenv_t=0 __ssoenv_retry_at=0
-typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT=''
+typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT='' __ssoenv_prefix='' __ssoenv_prompt_auto=1
+typeset -g __ssoenv_subst=''
+[[ ! -o prompt_subst ]] || __ssoenv_subst=1
+[[ ${SSOENV_PROMPT-1} != 0 && -z ${SSOENV_PROMPT_PSVAR-} ]] || __ssoenv_prompt_auto=''
 typeset -ga __ssoenv_wrapped
 \builtin zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null || :
 
@@ -51,10 +57,15 @@ __ssoenv_now() {
 
 __ssoenv_precmd() {
     local -i __ssoenv_ret=$?
+    if [[ ${1-} != --no-renew ]]; then
+        # The user's prompt_subst, read here because widgets run under `emulate`.
+        __ssoenv_subst=''
+        [[ ! -o prompt_subst ]] || __ssoenv_subst=1
+    fi
     \builtin emulate -L zsh
-    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} ]]; then
+    if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} && -z ${SSOENV_LOGGED_OUT-} ]]; then
         if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
-        if [[ $1 != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
+        if [[ ${1-} != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
             __ssoenv_renew
             __ssoenv_now
             # Still due (failed, or nothing newer yet): not again for a minute.
@@ -63,16 +74,25 @@ __ssoenv_precmd() {
     fi
     SSOENV_PROMPT_SEGMENT=''
     [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
-    [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return __ssoenv_ret
+    __ssoenv_segment
+    [[ -z $__ssoenv_prompt_auto ]] || __ssoenv_place
+    return __ssoenv_ret
+}
+
+__ssoenv_segment() {
+    [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return 0
     # Only while the switch is still in effect.
     case ${SSOENV_MODE-} in
-        (profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || return __ssoenv_ret ;;
-        (credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || return __ssoenv_ret ;;
+        (profile) [[ ${AWS_PROFILE-} == "${SSOENV_PROFILE-}" ]] || return 0 ;;
+        (credentials) [[ -n ${AWS_ACCESS_KEY_ID-} ]] || return 0 ;;
     esac
     local text=${SSOENV_ACCOUNT_NAME:-${SSOENV_PROFILE:-$SSOENV_ACCOUNT_ID}}/${SSOENV_ROLE-}
     local left='' colour=''
     [[ $text != *[[:cntrl:]]* ]] || text=${text//[[:cntrl:]]/?}
-    if [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]]; then
+    if [[ -n ${SSOENV_LOGGED_OUT-} ]]; then
+        left='logged out' colour=red
+    elif [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]]; then
+        if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
         local -i d=$(( SSOENV_EXPIRES - __ssoenv_t ))
         if (( d <= 0 )); then
             left=expired colour=red
@@ -93,15 +113,73 @@ __ssoenv_precmd() {
         left="%F{$colour}$left%f"
     fi
     SSOENV_PROMPT_SEGMENT="aws:$text${left:+ $left}"
-    return __ssoenv_ret
+}
+
+__ssoenv_place() {
+    # The segment in front of PROMPT (a virtualenv's way), unless PROMPT already
+    # shows it; checked at each prompt, so a PROMPT set later in ~/.zshrc gets it
+    # too. What was put there last time is taken out first. With prompt_subst a
+    # reference (expanded at each prompt, never re-evaluated); without it, the
+    # segment itself, which no expansion touches.
+    if [[ -n $__ssoenv_prefix && $PROMPT == "$__ssoenv_prefix"* ]]; then
+        PROMPT=${PROMPT#"$__ssoenv_prefix"}
+    fi
+    __ssoenv_prefix=''
+    # Shown already, or a prompt framework that reads ssoenv's variables itself.
+    [[ $PROMPT != *(SSOENV_PROMPT_SEGMENT|ssoenv_prompt|starship|_p9k)* ]] || return 0
+    if [[ -n $__ssoenv_subst ]]; then
+        __ssoenv_prefix='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'
+    elif [[ -n $SSOENV_PROMPT_SEGMENT ]]; then
+        __ssoenv_prefix="$SSOENV_PROMPT_SEGMENT "
+    fi
+    PROMPT=$__ssoenv_prefix$PROMPT
 }
 
 __ssoenv_render() {
     __ssoenv_precmd --no-renew
 }
 
+# --- `ssoenv` itself: use and pick switch this shell; the rest runs as is ---------
+
+ssoenv() {
+    \builtin emulate -L zsh
+    local __ssoenv_out
+    local -i __ssoenv_st=0
+    case ${1-} in
+        (use|pick)
+            # In a command substitution (`eval "$(ssoenv use X)"`) this shell is a
+            # copy that dies at once: print the statements for the caller to eval.
+            if (( ZSH_SUBSHELL )); then "${__ssoenv_bin[@]}" "$@"; return; fi
+            local __ssoenv_a
+            for __ssoenv_a in "${@[2,-1]}"; do
+                case $__ssoenv_a in
+                    (-h|--help) "${__ssoenv_bin[@]}" "$@"; return ;;
+                    (--) break ;;
+                esac
+            done
+            __ssoenv_out=$("${__ssoenv_bin[@]}" "$1" --shell zsh "${@[2,-1]}") || __ssoenv_st=$?
+            (( __ssoenv_st != 0 )) || \builtin eval -- "$__ssoenv_out"
+            __ssoenv_render
+            ;;
+        (login|logout)
+            "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$?
+            if (( __ssoenv_st == 0 )) && [[ -n ${SSOENV_ACCOUNT_ID-} ]]; then
+                # The prompt must not go on showing time left on a session that ended.
+                __ssoenv_out=$("${__ssoenv_bin[@]}" use --session-state --shell zsh 2>/dev/null) &&
+                    \builtin eval -- "$__ssoenv_out"
+                __ssoenv_render
+            fi
+            ;;
+        (*) "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$? ;;
+    esac
+    return __ssoenv_st
+}
+
 ssoenv_prompt() {
-    __ssoenv_precmd --no-renew
+    \builtin emulate -L zsh
+    SSOENV_PROMPT_SEGMENT=''
+    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
+    __ssoenv_segment
     \builtin print -rn -- "$SSOENV_PROMPT_SEGMENT"
 }
 
@@ -139,6 +217,33 @@ __ssoenv_due() {
 typeset -ga precmd_functions
 if (( ! ${precmd_functions[(Ie)__ssoenv_precmd]} )); then
     precmd_functions+=(__ssoenv_precmd)
+fi
+
+# --- Tab completion: the program answers from its caches (no network) ------------
+
+__ssoenv_complete() {
+    # The words before the cursor, unquoted, and the typed prefix; the program
+    # prints every candidate for that place (NUL-separated), and compadd matches
+    # them against the prefix and quotes what it inserts.
+    local -a __ssoenv_c
+    __ssoenv_c=(${(0)"$("${__ssoenv_bin[@]}" __complete zsh "${(@Q)words[2,CURRENT-1]}" "${(Q)PREFIX}" 2>/dev/null)"})
+    (( $#__ssoenv_c )) || return 1
+    compadd -a __ssoenv_c
+}
+
+__ssoenv_compdef() {
+    # At the first prompt, when the rest of ~/.zshrc has run (and maybe compinit):
+    # register with the completion system, starting it if nobody did.
+    local -i __ssoenv_ret=$?
+    precmd_functions=(${precmd_functions:#__ssoenv_compdef})
+    if (( ! ${+functions[compdef]} )); then
+        \builtin autoload -Uz compinit && compinit -i
+    fi
+    (( ! ${+functions[compdef]} )) || compdef __ssoenv_complete ssoenv
+    return __ssoenv_ret
+}
+if (( ! ${precmd_functions[(Ie)__ssoenv_compdef]} )) && [[ -o interactive ]]; then
+    precmd_functions+=(__ssoenv_compdef)
 fi
 
 # --- Ctrl-A: the picker ---------------------------------------------------------

@@ -81,7 +81,7 @@ class AwsConfig:
         except KeyError:
             known = ", ".join(sorted(self.sessions)) or "none"
             raise SsoenvError(f"no sso-session named {name!r} in {self.path} (known: {known})",
-                              hint="add one with: ssoenv configure") from None
+                              hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)") from None
 
     def profile(self, name: str) -> Profile:
         try:

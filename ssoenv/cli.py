@@ -73,6 +73,13 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]
+    return parser
+
+
 def setup_logging(verbose: int, debug: bool) -> None:
     """-v: info, -vv/--debug: debug, on stderr. Without them `logging` is not even
     imported (warnings still reach stderr through logging's last-resort handler)."""
@@ -91,6 +98,12 @@ def setup_logging(verbose: int, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["__complete"]:  # Tab in the shell: no parser, no logging, no error text
+        from ssoenv import complete
+        try:
+            return complete.main(argv[1:])
+        except Exception:
+            return 1
     debug = "--debug" in argv or os.environ.get("SSOENV_DEBUG") == "1"
     try:
         parser = build_parser(argv)
@@ -99,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
             # Everything after the first -- belongs to the child, untouched.
             cut = argv.index("--")
             argv, after = argv[:cut], argv[cut + 1:]
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # the subcommand's usage line, not the top-level one
+            _subparser(parser, getattr(args, "command", None)).error(
+                f"unrecognized arguments: {' '.join(unknown)}")
         if after is not None:
+            args._after_dashes = True
             if getattr(args, "command_argv", None):
                 # The command began before that -- (`exec TARGET git log -- path`):
                 # the -- is the command's own; parse the line as it was given.

@@ -62,6 +62,16 @@ def catalog_file() -> Path:
     return state_dir() / "catalog.json"
 
 
+def frecency_file() -> Path:
+    """How often and how recently each account/role was chosen (picker order)."""
+    return state_dir() / "frecency.json"
+
+
+def picker_preview_file(pid: int) -> Path:
+    """The entries of one running picker, for its preview pane (removed when it ends)."""
+    return state_dir() / f"picker-{pid}.json"
+
+
 def lock_dir() -> Path:
     return state_dir() / "locks"
 

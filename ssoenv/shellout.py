@@ -55,6 +55,38 @@ def quote(value: str, shell: str) -> str:
     raise ValueError(f"unsupported shell: {shell}")
 
 
+_BASH_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]")
+_BASH_PLAIN_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]*\Z")
+_ANSI_C = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+           "\r": "\\r", "\x1b": "\\E", "'": "\\'", "\\": "\\\\"}
+
+
+def _ansi_c_code(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def quote_word_bash(value: str) -> str:
+    """One word as bash's own completion writes it: characters that mean something
+    to the shell behind a backslash (so what the user typed stays a prefix of it),
+    or $'...' when the value holds control characters (a backslash-newline would
+    be a line continuation)."""
+    if _BASH_PLAIN_WORD.match(value):  # the common case: nothing to quote
+        return value
+    value = _clean(value)
+    if not value.isprintable():
+        body = "".join(_ANSI_C.get(ch) or (ch if ch.isprintable() else _ansi_c_code(ch)) for ch in value)
+        return "$'" + body + "'"
+    return "".join(ch if _BASH_PLAIN.match(ch) or ord(ch) > 0x7f else "\\" + ch for ch in value)
+
+
+def quote_words_bash(values: list[str]) -> list[str]:
+    """quote_word_bash of each; one regex pass when none needs quoting (the usual case)."""
+    if _BASH_PLAIN_WORD.match("".join(values)):
+        return list(values)
+    return [quote_word_bash(v) for v in values]
+
+
 def quote_argv(argv: Sequence[str], shell: str) -> str:
     return " ".join(quote(arg, shell) for arg in argv)
 

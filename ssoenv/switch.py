@@ -15,7 +15,7 @@ CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TO
                    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
 REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 SSOENV_VARS = ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ACCOUNT_NAME", "SSOENV_ROLE",
-               "SSOENV_PROFILE", "SSOENV_MODE", "SSOENV_EXPIRES")
+               "SSOENV_PROFILE", "SSOENV_MODE", "SSOENV_EXPIRES", "SSOENV_LOGGED_OUT")
 
 
 def credential_values(creds: dict) -> dict[str, str]:
@@ -40,7 +40,7 @@ def changes(entry: Entry, *, mode: str, creds: dict | None, expires: int | None,
     out += [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
             ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id), ("SSOENV_ROLE", entry.role),
             ("SSOENV_PROFILE", entry.profile or None), ("SSOENV_MODE", mode),
-            ("SSOENV_EXPIRES", str(expires) if expires else None)]
+            ("SSOENV_EXPIRES", str(expires) if expires else None), ("SSOENV_LOGGED_OUT", None)]
     return out
 
 
@@ -52,6 +52,24 @@ def clear_changes() -> list[tuple[str, str | None]]:
         out += [(name, None) for name in REGION_VARS]
     out += [(name, None) for name in SSOENV_VARS]
     return out
+
+
+def session_state_changes() -> list[tuple[str, str | None]]:
+    """SSOENV_LOGGED_OUT=1 when the active entry's sso-session has no valid token
+    (after `ssoenv logout`), so the prompt says so instead of a stale time left."""
+    from ssoenv import awsconfig, creds, login, targets
+
+    current = targets.active()
+    if not current:
+        return [("SSOENV_LOGGED_OUT", None)]
+    config = awsconfig.load()
+    entry = Entry(current[0], current[1], "", current[2], os.environ.get("SSOENV_PROFILE") or None)
+    try:
+        token = login.read_token(creds.session_of(config, entry))
+    except Exception:  # the sso-session left the config: nothing to log in to
+        token = None
+    logged_in = bool(token) and (login.seconds_left(token) > 0 or login.can_refresh(token))
+    return [("SSOENV_LOGGED_OUT", None if logged_in else "1")]
 
 
 def child_environment(entry: Entry, creds: dict, region: str | None, expires: int) -> dict[str, str]:

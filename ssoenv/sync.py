@@ -129,7 +129,7 @@ def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
         return
     everything = catalog.logins(config)
     if not everything:
-        raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure")
+        raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")
     from ssoenv.errors import ExitStatus
     names = ", ".join(s.label for s in everything)
     commands = " or ".join(login.login_command(s) for s in everything)

@@ -18,12 +18,20 @@ ACCOUNT_ID = re.compile(r"\d{12}\Z")
 MAX_LISTED = 10
 
 
-def add_target_arguments(p, *, required: bool = False) -> None:
-    p.add_argument("target", nargs=None if required else "?", metavar="TARGET",
-                   help="profile, ACCOUNT/ROLE, account id, or a query matching one entry")
+def add_target_arguments(p, *, required: bool = False, words: bool = False) -> None:
+    """`words`: TARGET may be several words (`use prod read`); join_words() makes one."""
+    p.add_argument("target", nargs="*" if words else None if required else "?", metavar="TARGET",
+                   help="profile, ACCOUNT/ROLE, account id, or a query matching one entry"
+                        + (" (several words: one query)" if words else ""))
     p.add_argument("--account", metavar="ID_OR_NAME", help="account id or exact name")
     p.add_argument("--role", metavar="ROLE", help="role (permission set) name")
     p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
+
+
+def join_words(args) -> None:
+    """TARGET given as several words (`ssoenv use prod read`): one query, or None."""
+    if isinstance(args.target, list):
+        args.target = " ".join(args.target) if args.target else None
 
 
 def _describe(entry: Entry) -> str:

@@ -11,7 +11,9 @@ import pytest
 
 def spawn_pick(*args, env_extra=None):
     env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
-    return pexpect.spawn(sys.executable, ["-m", "ssoenv", "pick", "--shell", "bash", *args], env=env,
+    # stdout to a pipe, as when a shell evals it: pick refuses to print shell code to a terminal
+    return pexpect.spawn("bash", ["-c", 'set -o pipefail; "$@" | cat', "_", sys.executable, "-m", "ssoenv",
+                                  "pick", "--shell", "bash", *args], env=env,
                          encoding="utf-8", timeout=30, dimensions=(30, 120))
 
 

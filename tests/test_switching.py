@@ -163,9 +163,12 @@ def test_use_clear(run):
     assert "set -e AWS_PROFILE; or true;" in out and "set -e SSOENV_ACCOUNT_ID; or true;" in out
 
 
-def test_use_needs_shell(run):
+def test_use_needs_a_shell_it_can_tell(run, monkeypatch):
+    # --shell is optional (detected: tests/test_use_native.py); when detection finds
+    # no known shell, a usage error that names --shell
+    monkeypatch.setattr("ssoenv.commands.init.detect_shell", lambda: "tcsh")
     status, out, err = run("use", "x")
-    assert status == 2 and out == ""
+    assert status == 2 and out == "" and "--shell" in err
 
 
 def test_lost_access_is_a_clear_error(synced, run):

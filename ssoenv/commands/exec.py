@@ -31,7 +31,16 @@ def run(args) -> int:
     if not args.command_argv:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True, need_name=False)
+    try:
+        entry = targets.select(args, config, default_active=True, need_name=False)
+    except SsoenvError as exc:
+        from ssoenv.errors import LoginRequired
+        if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
+            from ssoenv.shellout import printable
+            word = printable(args.target)
+            exc.hint = (f"without --, the first word ({word!r}) is TARGET; to run it as the shell's "
+                        f"account/role: ssoenv exec -- {word} ...")
+        raise
     if args.server if args.server is not None else _server_by_default():
         from ssoenv.commands import serve
 
@@ -39,6 +48,8 @@ def run(args) -> int:
     credentials = creds.get(config, entry)
     region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
+    from ssoenv import frecency
+    frecency.record(entry.key)  # the picker offers what you use most
     sys.stdout.flush()
     sys.stderr.flush()
     import signal

@@ -22,6 +22,8 @@ settings (environment variables; set them before the init line):
   SSOENV_WRAP           commands to re-run once after a renewal or login when
                         they fail on an expired SSO token; default "aws"
   SSOENV_AUTO_LOGIN     0: never renew or log in for a wrapped command (default 1)
+  SSOENV_PROMPT         0: leave the prompt alone (by default the segment is put
+                        in front of PS1 / PROMPT / fish_prompt)
   SSOENV_PROMPT_COLOR   0: no colour in the prompt segment (default 1)
   SSOENV_PROMPT_PSVAR   zsh: also put the plain segment in psvar[N] (for %Nv)
 

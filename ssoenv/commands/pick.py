@@ -6,17 +6,34 @@ from __future__ import annotations
 def configure_parser(p) -> None:
     from ssoenv.commands.use import add_shell_arguments
 
-    p.add_argument("query", nargs="?", default="", help="start the picker with this query")
+    p.add_argument("query", nargs="*", default=[], help="start the picker with this query")
     add_shell_arguments(p)
     p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
 
 
-def run(args) -> int:
-    import sys
+def open_console(config, entry) -> int:
+    """The picker's console key (Ctrl-O).
 
-    from ssoenv import awsconfig, catalog, picker, shellout, switch, targets
+    HOOK for issue 10: `ssoenv console` does not exist on this branch. Wire it
+    here (open the AWS console for `entry`, print nothing on stdout) and return
+    its exit status; until then the key says so and changes nothing.
+    """
     from ssoenv.errors import SsoenvError
 
+    raise SsoenvError("opening the console from the picker is not available in this build")
+
+
+def run(args) -> int:
+    import os
+    import sys
+
+    from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, targets
+    from ssoenv.commands.use import output_shell
+    from ssoenv.errors import SsoenvError, UsageError
+
+    args._words = list(args.query)
+    query = " ".join(args.query)
+    shell = output_shell(args, "pick")
     config = awsconfig.load()
     if args.sso_session:
         config.session(args.sso_session)
@@ -26,15 +43,43 @@ def run(args) -> int:
         entries = [e for e in entries if e.sso_session == args.sso_session]
     if not entries:
         raise SsoenvError("no accounts to pick from", hint="run `ssoenv login` and `ssoenv sync` first")
-    entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
     try:  # fzf draws on the terminal: say so plainly when there is none
         open("/dev/tty").close()
     except OSError:
-        from ssoenv.errors import UsageError
         raise UsageError("the picker needs a terminal; use `ssoenv use TARGET` in scripts") from None
-    chosen = picker.pick(entries, query=args.query, current=targets.active())
+    entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
+    active = targets.active()
+    entries, cursor = frecency.order(entries, active)
+    data_file = paths.picker_preview_file(os.getpid())
+    helper = [sys.executable, "-m", "ssoenv.preview"]
+
+    def write_preview() -> None:  # never stops the pick: the pane then says less
+        try:
+            emails = {(name, a.get("id")): a.get("email", "") for name, record in data["sessions"].items()
+                      for a in record.get("accounts", []) if isinstance(a, dict)}
+            preview.write(data_file, config, entries, emails)
+        except Exception as exc:
+            from ssoenv.log import get_logger
+            get_logger(__name__).info("no preview: %s", exc)
+
+    try:  # the preview's data is written while fzf draws the list (the preview waits for it)
+        action, chosen = picker.pick(entries, query=query, current=active, cursor=cursor,
+                                     preview=helper + [str(data_file)],
+                                     copy=helper + ["--copy", str(data_file)],
+                                     while_fzf_draws=write_preview)
+    finally:
+        from ssoenv import cache
+        cache.remove(data_file)
     if chosen is None:
-        sys.stdout.write(shellout.render(switch.clear_changes(), args.shell))
+        what = (f"{os.environ.get('SSOENV_ACCOUNT_NAME') or active[1]}/{active[2]}" if active
+                else os.environ.get("AWS_PROFILE") and f"profile {os.environ['AWS_PROFILE']}")
+        print(f"ssoenv: cleared {shellout.printable(what)} from this shell" if what
+              else "ssoenv: nothing to clear: this shell had no AWS identity", file=sys.stderr)
+        sys.stdout.write(shellout.render(switch.clear_changes(), shell))
         return 0
-    sys.stdout.write(switch.statements(config, chosen, shell=args.shell, mode=args.mode))
+    if action == picker.CONSOLE:
+        return open_console(config, chosen)
+    out = switch.statements(config, chosen, shell=shell, mode=args.mode)
+    frecency.record(chosen.key)
+    sys.stdout.write(out)
     return 0

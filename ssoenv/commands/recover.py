@@ -106,7 +106,8 @@ def session_for(config, argv: list[str]):
     if len(config.sessions) == 1:
         return next(iter(config.sessions.values()))
     if not config.sessions:
-        raise SsoenvError(f"no sso-session in {config.path}; cannot tell what to renew")
+        raise SsoenvError(f"no sso-session in {config.path}; cannot tell what to renew",
+                          hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")
     names = ", ".join(sorted(config.sessions))
     raise SsoenvError(f"cannot tell which sso-session the command used ({names}); "
                       "give it --profile, or switch the shell first")

@@ -48,7 +48,7 @@ def run(args) -> int:
         sys.stdout.write("\n")
     if not found:
         print(f"ssoenv: no sso-session (and no legacy SSO profile) in {config.path}; "
-              "add one with `ssoenv configure`", file=sys.stderr)
+              "add one with `ssoenv configure` (or `ssoenv demo` to try it locally)", file=sys.stderr)
         return 1
     if args.json:
         return 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+SHELLS = ("bash", "zsh", "fish")
+
 
 def add_shell_arguments(p) -> None:
-    p.add_argument("--shell", choices=("bash", "zsh", "fish"), required=True,
-                   help="the shell that will eval the output")
+    p.add_argument("--shell", choices=SHELLS, default=None,
+                   help="the shell that will eval the output (default: the shell this runs in)")
     p.add_argument("--mode", choices=("profile", "credentials"), default=None,
                    help="force AWS_PROFILE (profile) or exported keys (credentials); "
                         "default: profile when one exists")
@@ -14,23 +16,63 @@ def add_shell_arguments(p) -> None:
 def configure_parser(p) -> None:
     from ssoenv import targets
 
-    targets.add_target_arguments(p)
+    targets.add_target_arguments(p, words=True)
     add_shell_arguments(p)
     p.add_argument("--clear", action="store_true", help="unset everything a switch set")
     p.add_argument("--renew", action="store_true",
                    help="re-issue the active entry's credentials (the prompt hook uses this)")
+    p.add_argument("--session-state", action="store_true",
+                   help="mark the prompt `logged out` when the active sso-session has no token "
+                        "(the shell function runs this after login and logout)")
+    p.epilog = ("With the shell integration loaded (`ssoenv init`), `ssoenv use TARGET` switches "
+                "the current shell. Without it, eval the output: eval \"$(ssoenv use TARGET)\" "
+                "(fish: ssoenv use TARGET | source).")
+
+
+def output_shell(args, command: str) -> str:
+    """The shell to print for: --shell, else the one this runs in (shellingham).
+
+    Refuses to write shell code (which may hold secret keys) to a terminal: there
+    it would switch nothing and leave the secret on the screen.
+    """
+    import sys
+
+    from ssoenv.commands.init import detect_shell
+    from ssoenv.errors import UsageError
+
+    shell = args.shell or detect_shell()
+    if sys.stdout.isatty():
+        words = " ".join(getattr(args, "_words", []) or ["TARGET"]) if command == "use" else ""
+        shown = shell if shell in SHELLS else "bash"
+        line = (f"ssoenv init fish | source" if shown == "fish" else f'eval "$(ssoenv init {shown})"')
+        run = (f"ssoenv {command} {words} | source" if shown == "fish"
+               else f'eval "$(ssoenv {command} {words})"').replace("  ", " ").replace(" )", ")")
+        raise UsageError(f"`ssoenv {command}` switches a shell only through the shell integration, "
+                         f"and this shell has not loaded it: nothing changed",
+                         hint=f"load it (add  {line}  to your shell's rc file, then open a new shell), "
+                              f"or run: {run}")
+    if shell not in SHELLS:
+        raise UsageError(f"cannot tell which shell will read this (found {shell or 'none'!r})",
+                         hint="say it: --shell bash|zsh|fish")
+    return shell
 
 
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, shellout, switch, targets
+    from ssoenv import awsconfig, frecency, shellout, switch, targets
     from ssoenv.errors import UsageError
 
+    args._words = list(args.target or [])
+    targets.join_words(args)
+    shell = output_shell(args, "use")
     if args.clear:
         if args.target or args.account or args.role:
             raise UsageError("--clear takes no target")
-        sys.stdout.write(shellout.render(switch.clear_changes(), args.shell))
+        sys.stdout.write(shellout.render(switch.clear_changes(), shell))
+        return 0
+    if args.session_state:
+        sys.stdout.write(shellout.render(switch.session_state_changes(), shell))
         return 0
     config = awsconfig.load()
     if args.renew:
@@ -45,7 +87,9 @@ def run(args) -> int:
     if args.renew and mode is None:
         import os
         mode = os.environ.get("SSOENV_MODE") if os.environ.get("SSOENV_MODE") in ("profile", "credentials") else None
-    out = switch.statements(config, entry, shell=args.shell, mode=mode,
+    out = switch.statements(config, entry, shell=shell, mode=mode,
                             interactive=False if args.renew else None)
+    if not args.renew:
+        frecency.record(entry.key)
     sys.stdout.write(out)
     return 0

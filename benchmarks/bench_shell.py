@@ -1,0 +1,129 @@
+"""Start-up cost of what the shell runs on a keystroke: Tab completion of a
+TARGET and the picker (Ctrl-A) up to fzf, against the interpreter they run on.
+
+    .venv/bin/python benchmarks/bench_shell.py [--quick] [--runs N]
+
+With 5,001 cached entries (1,667 accounts x 3 roles), measures (wall time, median
+and p90; hyperfine -N when installed):
+  * `ssoenv __complete bash 'ssoenv use acc' acc`: what bash's Tab runs (matching,
+    quoted candidates); budget <= 2 x `python -c pass`.
+  * `ssoenv __complete zsh use ''` and `... fish use ''`: every TARGET candidate
+    (about 13,000), for zsh's and fish's own matching; same budget.
+  * picker ready: what `ssoenv pick` does before fzf draws (config, catalog,
+    entries, frecency order, labels, importing iterfzf; the preview pane's file
+    is written while fzf draws and is not counted); budget
+    <= 3 x `python -c pass`. fzf's own start is not included.
+  * the preview pane: `python -m ssoenv.preview FILE 42`, run by fzf at each
+    cursor move.
+  * which modules completion imports: no boto3, botocore, prompt_toolkit, iterfzf.
+
+Figures are printed, not asserted. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+from common import PYTHON, SSOENV, ms  # noqa: E402
+
+ACCOUNTS = 1667
+ROLES_PER_ACCOUNT = 3
+COMPLETE_BUDGET = 2.0
+PICKER_BUDGET = 3.0
+FORBIDDEN = ("boto3", "botocore", "prompt_toolkit", "iterfzf")
+
+# commands/pick.py up to handing the lines to fzf, without the terminal check (the
+# preview pane's file is written after that, while fzf draws: not included).
+PICKER_READY = """
+import os, sys
+from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, targets
+import iterfzf
+config = awsconfig.load()
+data = catalog.load_fresh(config)
+entries = catalog.entries(config, data)
+entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
+active = targets.active()
+entries, cursor = frecency.order(entries, active)
+picker.labels(entries, active)
+"""
+
+# A preview file as a picker leaves it, for the preview timing.
+WRITE_PREVIEW = """
+import sys
+from ssoenv import awsconfig, catalog, preview
+config = awsconfig.load()
+entries = catalog.entries(config, catalog.load())
+import pathlib; preview.write(pathlib.Path(sys.argv[1]), config, entries, {})
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer runs")
+    ap.add_argument("--runs", type=int, help="timed runs per command (default 30, --quick 8)")
+    opts = ap.parse_args()
+    runs = opts.runs or (8 if opts.quick else 30)
+    warmup = 2 if opts.quick else 3
+    started = time.perf_counter()
+    common.note(f"bench_shell  {common.machine_line()}  runs={runs}{'  (quick)' if opts.quick else ''}")
+    emu = common.start_emulator(generate_accounts=ACCOUNTS, roles_per_account=ROLES_PER_ACCOUNT, latency_ms=0)
+    sandbox = common.Sandbox(emu.url, "100000000042", "ReadOnlyAccess")
+    try:
+        sandbox.login()
+        sandbox.ssoenv("sync")
+        entries = sandbox.catalog_entries()
+        sandbox.ssoenv("exec", "bench", "--", "true")  # one frecency record, cached credentials
+        env = sandbox.env
+        preview_file = str(sandbox.root / "preview.json")
+        import subprocess
+        subprocess.run([PYTHON, "-c", WRITE_PREVIEW, preview_file], env=env, check=True, timeout=60)
+        common.note(f"setup: {entries} catalog entries ({time.perf_counter() - started:.1f} s)")
+        calls_before = common.portal_calls(emu.calls())
+
+        stats = common.time_commands({
+            "python -c pass": [PYTHON, "-c", "pass"],
+        }, env, runs=runs, warmup=warmup)
+        stats.update(common.time_commands({
+            "Tab, bash: __complete bash 'ssoenv use acc' acc": [SSOENV, "__complete", "bash", "ssoenv use acc", "acc"],
+            "Tab, zsh: __complete zsh use '' (all targets)": [SSOENV, "__complete", "zsh", "use", ""],
+            "Tab, fish: __complete fish use '' (all targets)": [SSOENV, "__complete", "fish", "use", ""],
+        }, env, runs=runs, warmup=warmup, output="pipe"))
+        stats.update(common.time_commands({
+            "picker ready (python -c ..., no fzf)": [PYTHON, "-c", PICKER_READY],
+            "preview pane: python -m ssoenv.preview FILE 42": [PYTHON, "-m", "ssoenv.preview", preview_file, "42"],
+        }, env, runs=runs, warmup=warmup))
+        portal_during = common.portal_calls(emu.calls()) - calls_before
+
+        base = stats["python -c pass"].median
+        rows = []
+        for label, s in stats.items():
+            budget = (COMPLETE_BUDGET if label.startswith("Tab") else PICKER_BUDGET if label.startswith("picker")
+                      else None)
+            ratio = s.median / base
+            rows.append([label, ms(s.median), ms(s.p90), f"{ratio:.2f}x",
+                         f"<= {budget:g}x ({ms(budget * base)})" if budget else "",
+                         ("ok" if ratio <= budget else "OVER") if budget else ""])
+        common.print_table(f"Wall time ({stats['python -c pass'].tool}; {entries} cached entries; "
+                           "ratio = median / median of `python -c pass`)",
+                           ["command", "median", "p90", "ratio", "budget", ""], rows)
+        common.note(f"  portal calls during the timed runs: {portal_during} (0 expected)")
+
+        mods, _ = common.imported_modules(["-m", "ssoenv", "__complete", "zsh", "use", ""], env)
+        bad = common.forbidden_imports(mods, FORBIDDEN)
+        common.note(f"  __complete imports {len(mods)} modules; boto3/botocore/prompt_toolkit/iterfzf: "
+                    f"{', '.join(bad) if bad else 'none'}")
+    finally:
+        sandbox.cleanup()
+        emu.stop()
+    common.note(f"\nbench_shell finished in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
