@@ -350,10 +350,33 @@ def test_copy_key_puts_the_account_id_on_the_clipboard(world, start):
     tmux.wait(HEADER, gone=True)
 
 
-def test_console_key_is_a_clear_message_until_wired(world, start):
-    tmux = start("bash", bare_rc("bash", world.home))
+@pytest.mark.parametrize("browser", ["records", "none"])
+def test_console_key_opens_the_portal_link_and_changes_nothing(world, start, browser, tmp_path):
+    """Ctrl-O: the access portal's shortcut link for the entry under the cursor, opened
+    through $BROWSER; without a browser the link goes to the screen (stderr), never to
+    what the widget evals; the shell's identity stays as it was."""
+    opened = tmp_path / "opened.txt"
+    env = {}
+    if browser == "records":
+        script = tmp_path / "browser.sh"
+        script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
+        script.chmod(0o755)
+        env["BROWSER"] = str(script)
+    tmux = start("bash", bare_rc("bash", world.home), env=env)
     open_picker(tmux)
     tmux.type("member read")
     tmux.wait(r"^\s*1/\d+")
     tmux.keys("C-o")
-    tmux.wait(r"ssoenv: opening the console from the picker is not available in this build")
+    tmux.wait(HEADER, gone=True)
+    link = "#/console?account_id=222222222222&role_name=ReadOnlyAccess"
+    if browser == "records":
+        for _ in range(200):
+            if opened.exists() and link in opened.read_text():
+                break
+            time.sleep(0.05)
+        assert link in opened.read_text(), tmux.screen()
+    else:
+        tmux.wait(re.escape(link))
+    out = world.home / "console-key-vars"
+    tmux.run(f'printf "[%s]" "${{SSOENV_ACCOUNT_ID-}}" > "$HOME/{out.name}"')
+    assert out.read_text() == "[]", tmux.screen()

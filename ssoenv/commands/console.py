@@ -145,44 +145,57 @@ def _open(url: str) -> bool:
         return False
 
 
-def deliver(url: str, what: str, *, print_url: bool, secret: bool) -> None:
+def deliver(url: str, what: str, *, print_url: bool, secret: bool, stdout_allowed: bool = True) -> None:
+    """Open `url`, or print it: on stdout only where asked (or piped) and allowed.
+
+    `stdout_allowed` is False where stdout is what a shell evals (the picker's key)."""
     import sys
 
-    if print_url:
+    if print_url and stdout_allowed:
         print(url, flush=True)
         return
-    if _open(url):
+    if not print_url and _open(url):
         print(f"ssoenv: opened the console for {what} in the browser", file=sys.stderr)
         return
     warning = " (it signs in for 15 minutes: keep it to yourself)" if secret else ""
     print(f"ssoenv: no browser to open here; open this URL to reach the console for {what}{warning}:",
           file=sys.stderr, flush=True)
-    stream = sys.stdout if not sys.stdout.isatty() else sys.stderr
+    stream = sys.stdout if stdout_allowed and not sys.stdout.isatty() else sys.stderr
     print(url, file=stream, flush=True)
 
 
-def run(args) -> int:
+def open_console(config, entry, *, federation: bool = False, destination: str | None = None,
+                 region: str | None = None, print_url: bool = False, stdout_allowed: bool = True) -> int:
+    """Open the console for `entry` (shortcut link, or federation sign-in)."""
     import os
 
-    from ssoenv import awsconfig, creds, settings, targets
+    from ssoenv import creds, settings
     from ssoenv.shellout import printable
+
+    session = creds.session_of(config, entry)
+    console_region = (region or entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+                      or settings.get("default_region") or session.region)
+    what = f"{printable(entry.account_name or entry.account_id)}/{printable(entry.role)}"
+    if not federation:
+        asked = destination or region
+        url = shortcut_url(session.start_url, entry.account_id, entry.role,
+                           destination_url(destination, console_region) if asked else None)
+        deliver(url, what, print_url=print_url, secret=False, stdout_allowed=stdout_allowed)
+        return 0
+    target_url = destination_url(destination, console_region)
+    role_creds = creds.get(config, entry)
+    endpoint = federation_endpoint(console_region)
+    token = signin_token(endpoint, role_creds)
+    issuer = session.start_url or ISSUER_FALLBACK
+    deliver(login_url(endpoint, token, issuer, target_url), what, print_url=print_url, secret=True,
+            stdout_allowed=stdout_allowed)
+    return 0
+
+
+def run(args) -> int:
+    from ssoenv import awsconfig, targets
 
     config = awsconfig.load()
     entry = targets.select(args, config, default_active=True, need_name=False)
-    session = creds.session_of(config, entry)
-    region = (args.region or entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-              or settings.get("default_region") or session.region)
-    what = f"{printable(entry.account_name or entry.account_id)}/{printable(entry.role)}"
-    if not args.federation:
-        asked = args.destination or args.region
-        destination = destination_url(args.destination, region) if asked else None
-        url = shortcut_url(session.start_url, entry.account_id, entry.role, destination)
-        deliver(url, what, print_url=args.print_url, secret=False)
-        return 0
-    destination = destination_url(args.destination, region)
-    role_creds = creds.get(config, entry)
-    endpoint = federation_endpoint(region)
-    token = signin_token(endpoint, role_creds)
-    issuer = session.start_url or ISSUER_FALLBACK
-    deliver(login_url(endpoint, token, issuer, destination), what, print_url=args.print_url, secret=True)
-    return 0
+    return open_console(config, entry, federation=args.federation, destination=args.destination,
+                        region=args.region, print_url=args.print_url)

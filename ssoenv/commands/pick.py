@@ -12,15 +12,13 @@ def configure_parser(p) -> None:
 
 
 def open_console(config, entry) -> int:
-    """The picker's console key (Ctrl-O).
+    """The picker's console key (Ctrl-O): the access portal's shortcut link for `entry`.
 
-    HOOK for issue 10: `ssoenv console` does not exist on this branch. Wire it
-    here (open the AWS console for `entry`, print nothing on stdout) and return
-    its exit status; until then the key says so and changes nothing.
+    Nothing on stdout (the shell evals it): a URL that cannot be opened goes to stderr.
     """
-    from ssoenv.errors import SsoenvError
+    from ssoenv.commands import console
 
-    raise SsoenvError("opening the console from the picker is not available in this build")
+    return console.open_console(config, entry, stdout_allowed=False)
 
 
 def run(args) -> int:
