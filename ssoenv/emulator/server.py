@@ -218,6 +218,9 @@ class _Handler(BaseHTTPRequestHandler):
             latency = center.count(op)
             if latency > 0:
                 time.sleep(latency)
+            hook = center.take_hook(op)
+            if hook is not None:
+                hook()
             try:
                 center.admit(op)
             except ApiError as err:
@@ -319,6 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             "fault",
             "clear-faults",
             "accounts",
+            "forget-clients",
         }
         if name not in gets | posts:
             raise ApiError("UnknownOperationException", f"No control endpoint {name!r}", status=404)
@@ -349,6 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
             center.revoke_tokens()
         elif name == "clear-faults":
             center.clear_faults()
+        elif name == "forget-clients":
+            center.forget_clients()
         elif name in ("approve", "deny"):
             code = data.get("userCode") if isinstance(data, dict) else None
             if not isinstance(code, str):
@@ -526,6 +532,16 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self._center.clear_faults()
+
+    def forget_clients(self) -> None:
+        """Forget every client registration (a re-created instance, revoked clients):
+        they get InvalidClientException from now on."""
+        self._center.forget_clients()
+
+    def before_next(self, op: str, hook: Any) -> None:
+        """Run `hook()` in the server, once, just before the next call of `op` is
+        served: lets a test put another tool's action at an exact point of a request."""
+        self._center.add_hook(op, hook)
 
 
 __all__ = ["Emulator", "EmulatorConfig", "OPS"]
