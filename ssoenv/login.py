@@ -130,18 +130,18 @@ def _unchanged(path, seen) -> bool:
     return cache.read_json(path) == seen
 
 
-def _release_shared_slot(session: SsoSession, *, adopt: bool) -> None:
+def _release_shared_slot(session: SsoSession) -> None:
     """Take a registration no device flow can use out of the shared slot.
 
     A CLI before 2.22 would reuse it and fail (UnauthorizedClientException); a newer one
-    registers again when the slot is empty. With `adopt`, a usable authorization-code
-    registration found there becomes ssoenv's own PKCE one instead of being wasted."""
+    registers again when the slot is empty. A usable authorization-code registration
+    found there becomes ssoenv's own PKCE one (when it has none) instead of being wasted."""
     shared = _registration_path(session, pkce=False)
     data = cache.read_json(shared)
     if not isinstance(data, dict) or fits_flow(data, pkce=False):
         return
     own = _registration_path(session, pkce=True)
-    if adopt and _reusable(data, pkce=True) and not _reusable(cache.read_json(own), pkce=True):
+    if _reusable(data, pkce=True) and not _reusable(cache.read_json(own), pkce=True):
         cache.atomic_write_json(own, data)
     if _unchanged(shared, data):
         cache.remove(shared)
@@ -154,7 +154,7 @@ def _registration(session: SsoSession, pkce: bool, *, refused: dict | None = Non
 
     `refused`: a cached registration the service no longer knows (InvalidClientException);
     it is replaced by a new one, unless another tool already did."""
-    _release_shared_slot(session, adopt=pkce)
+    _release_shared_slot(session)
     path = _registration_path(session, pkce)
     cached = cache.read_json(path)
     if _reusable(cached, pkce) and (refused is None or cached.get("clientId") != refused.get("clientId")):
@@ -395,7 +395,7 @@ def aws_cli_login(session: SsoSession, aws: str | None = None) -> None:
         raise SsoenvError("no AWS CLI v2 on PATH (`aws --version` must say aws-cli/2); "
                           "install it or log in without --via-aws-cli")
     # A CLI before 2.22 reuses whatever registration sits in its slot, without checking the flow.
-    _release_shared_slot(session, adopt=True)
+    _release_shared_slot(session)
     argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
                                     else ["--sso-session", session.name])
     if not browser_available():
