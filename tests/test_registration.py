@@ -52,7 +52,7 @@ def test_pkce_login_leaves_the_aws_cli_slot_alone_and_aws_sso_login_works(emulat
     assert not shared_slot().exists()  # the CLI's name holds nothing of ssoenv's PKCE client
     before = token()["accessToken"]
     proc = aws_sso_login(aws_data_path(tmp_path, emulator.url))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert token()["accessToken"] != before
     assert "grantTypes" not in read(shared_slot())
 
@@ -60,7 +60,7 @@ def test_pkce_login_leaves_the_aws_cli_slot_alone_and_aws_sso_login_works(emulat
 def test_after_aws_sso_login_every_ssoenv_flow_works(emulator, aws_config, run, browser, tmp_path):
     need_aws_cli()
     proc = aws_sso_login(aws_data_path(tmp_path, emulator.url))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     cli_registration = read(shared_slot())
     emulator.reset_calls()
     pkce_login(run)
@@ -76,7 +76,7 @@ def test_after_aws_sso_login_every_ssoenv_flow_works(emulator, aws_config, run, 
     assert status == 0, err
     assert token()["accessToken"] != data["accessToken"]
     proc = aws_sso_login(aws_data_path(tmp_path, emulator.url))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_a_newer_clis_pkce_registration_in_the_slot(emulator, aws_config, run, tmp_path):
@@ -93,7 +93,7 @@ def test_a_newer_clis_pkce_registration_in_the_slot(emulator, aws_config, run, t
     assert slot["clientId"] != newer["clientId"] and "grantTypes" not in slot
     assert read(own_pkce_file()) == newer  # kept for ssoenv's own PKCE logins
     proc = aws_sso_login(data_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_pkce_login_adopts_a_pkce_registration_found_in_the_slot(emulator, aws_config, run, browser, tmp_path):
@@ -105,7 +105,7 @@ def test_pkce_login_adopts_a_pkce_registration_found_in_the_slot(emulator, aws_c
     assert token()["clientId"] == newer["clientId"]
     assert not shared_slot().exists()
     proc = aws_sso_login(aws_data_path(tmp_path, emulator.url))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_relogin_through_aws_sso_login_clears_a_pkce_registration_first(emulator, aws_config, run,

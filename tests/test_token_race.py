@@ -53,7 +53,7 @@ def test_a_refresh_lost_to_botocore_uses_botocores_token(logged_in, aws_config, 
     logged_in.reset_calls()
     status, _, err = run("refresh", "--sso-session", "corp")
     (proc,) = results
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     theirs = proc.stdout.strip()
     assert theirs != mine["accessToken"]
     assert status == 0, err  # not "run: ssoenv login"
@@ -71,10 +71,10 @@ def test_a_forced_refresh_lost_to_botocore_keeps_botocores_file(logged_in, aws_c
     logged_in.before_next("CreateToken", botocore_renews(results))
     status, out, err = run("recover", "--", "aws", "s3", "ls")
     (proc,) = results
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert token()["accessToken"] == proc.stdout.strip()  # not deleted
     assert status == 0, err
     assert "renewed the SSO session corp" in err
-    assert token()["accessToken"] == proc.stdout.strip()
 
 
 def test_a_forced_refresh_refused_for_good_still_forgets_the_token(logged_in, run):
@@ -97,7 +97,7 @@ def test_a_refresh_does_not_overwrite_a_login_made_meanwhile(logged_in, run, tmp
     logged_in.before_next("CreateToken", lambda: results.append((aws_sso_login(data_path), token())))
     status, _, err = run("refresh", "--sso-session", "corp")
     ((proc, by_cli),) = results
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert by_cli["accessToken"] != mine["accessToken"]
     assert status == 0, err
     assert token() == by_cli
