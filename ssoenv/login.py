@@ -29,7 +29,7 @@ REGISTRATION_MARGIN = 15 * 60  # reuse a client registration while more than thi
 CLIENT_NAME = "ssoenv"
 PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"
 PKCE_GRANTS = ("authorization_code", "refresh_token")
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # identity.OIDC_GRANT_DEVICE, without botocore
 
 
 # --- the token file ------------------------------------------------------------------
@@ -126,7 +126,7 @@ def _unchanged(path, seen) -> bool:
     """Whether `path` still holds what was read as `seen` (None: missing or unreadable).
 
     Other tools do not take ssoenv's lock: comparing just before a replace or a removal
-    narrows their window to nothing a human can hit."""
+    shrinks the window in which their write could be lost to that instant."""
     return cache.read_json(path) == seen
 
 
