@@ -204,3 +204,19 @@ def test_a_replacement_written_meanwhile_by_another_tool_is_kept(logged_in, run)
     logged_in.before_next("RegisterClient", lambda: shared_slot().write_text(json.dumps(theirs)))
     device_login(run)
     assert read(shared_slot()) == theirs
+
+
+def test_automatic_relogin_recovers_from_a_forgotten_registration(logged_in, run, monkeypatch):
+    """The shell's re-login: the refresh is refused (InvalidClientException), and so is
+    the cached registration; one new registration, and the command runs again."""
+    from ssoenv import login
+
+    monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
+    logged_in.forget_clients()
+    logged_in.expire_tokens()
+    logged_in.reset_calls()
+    status, _, err = run("recover", "--", "aws", "s3", "ls")
+    assert status == 0, err
+    assert err.endswith("ssoenv: logged in to corp\n")
+    assert logged_in.calls()["RegisterClient"] == 1
