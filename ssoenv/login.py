@@ -1,7 +1,10 @@
 """Logging in and staying logged in.
 
-Token and client-registration files are the AWS CLI v2's (same names, fields and
-time format), so one login serves ssoenv, the AWS CLI v2 and every SDK.
+Token files and the device-code client registration are the AWS CLI v2's (same
+names, fields and time format), so one login serves ssoenv, the AWS CLI v2 and every
+SDK; ssoenv's PKCE registration has a name of its own (see "client registrations").
+Other tools write those files without our lock: ssoenv replaces or removes one only
+while it still holds what ssoenv read, and uses a token another tool renewed.
 
 The renewal policy (`ensure_token`): a token with time left is used as is; near
 expiry, a refresh token renews it silently; otherwise a login runs if a human is
