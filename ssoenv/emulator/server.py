@@ -498,6 +498,16 @@ class Emulator:
         """Every access and refresh token issued so far is revoked."""
         self._center.revoke_tokens()
 
+    def forget_clients(self) -> None:
+        """Forget every client registration (a re-created instance, revoked clients):
+        they get InvalidClientException from now on."""
+        self._center.forget_clients()
+
+    def before_next(self, op: str, hook: Any) -> None:
+        """Run `hook()` in the server, once, just before the next call of `op` is
+        served: lets a test put another tool's action at an exact point of a request."""
+        self._center.add_hook(op, hook)
+
     def pending_user_codes(self) -> list[str]:
         """User codes of device authorizations waiting for approval, oldest first."""
         return self._center.pending_user_codes()
@@ -532,16 +542,6 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self._center.clear_faults()
-
-    def forget_clients(self) -> None:
-        """Forget every client registration (a re-created instance, revoked clients):
-        they get InvalidClientException from now on."""
-        self._center.forget_clients()
-
-    def before_next(self, op: str, hook: Any) -> None:
-        """Run `hook()` in the server, once, just before the next call of `op` is
-        served: lets a test put another tool's action at an exact point of a request."""
-        self._center.add_hook(op, hook)
 
 
 __all__ = ["Emulator", "EmulatorConfig", "OPS"]
