@@ -74,8 +74,20 @@ def _unsigned_client(service: str, region: str, max_pool: int = 10, paced: bool 
 
 
 def oidc_endpoint(region: str) -> str:
-    """The sso-oidc base URL botocore resolves (honours AWS_ENDPOINT_URL_SSO_OIDC)."""
-    return _unsigned_client("sso-oidc", region).meta.endpoint_url.rstrip("/")
+    """The sso-oidc base URL that CreateToken really goes to.
+
+    botocore resolves endpoint rule sets (bundled, or from AWS_DATA_PATH) per request:
+    `meta.endpoint_url` can be the default while every call goes elsewhere. Ask the
+    client's resolver, as a request would (it also honours AWS_ENDPOINT_URL_SSO_OIDC
+    and the config's [services])."""
+    client = _unsigned_client("sso-oidc", region)
+    try:
+        url, _, _ = client._resolve_endpoint_ruleset(
+            client.meta.service_model.operation_model("CreateToken"), {}, {})
+    except (AttributeError, TypeError, ValueError, BotoCoreError) as exc:  # an older or newer botocore
+        log.debug("endpoint rule set not resolved (%s); using the client's endpoint", type(exc).__name__)
+        url = client.meta.endpoint_url
+    return url.rstrip("/")
 
 
 def _describe(exc: Exception, what: str) -> SsoenvError:

@@ -1,7 +1,10 @@
 """Logging in and staying logged in.
 
-Token and client-registration files are the AWS CLI v2's (same names, fields and
-time format), so one login serves ssoenv, the AWS CLI v2 and every SDK.
+Token files and the device-code client registration are the AWS CLI v2's (same
+names, fields and time format), so one login serves ssoenv, the AWS CLI v2 and every
+SDK; ssoenv's PKCE registration has a name of its own (see "client registrations").
+Other tools write those files without our lock: ssoenv replaces or removes one only
+while it still holds what ssoenv read, and uses a token another tool renewed.
 
 The renewal policy (`ensure_token`): a token with time left is used as is; near
 expiry, a refresh token renews it silently; otherwise a login runs if a human is
@@ -28,6 +31,8 @@ REFRESH_WINDOW = 15 * 60  # renew when fewer seconds than this remain (botocore'
 REGISTRATION_MARGIN = 15 * 60  # reuse a client registration while more than this remains
 CLIENT_NAME = "ssoenv"
 PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"
+PKCE_GRANTS = ("authorization_code", "refresh_token")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # identity.OIDC_GRANT_DEVICE, without botocore
 
 
 # --- the token file ------------------------------------------------------------------
@@ -55,7 +60,14 @@ def can_refresh(token: dict | None) -> bool:
     return reg_expires is not None and reg_expires > cache.now()
 
 
-def _write_token(session: SsoSession, response: dict, registration: dict) -> dict:
+def same_token(a: dict | None, b: dict | None) -> bool:
+    return (a or {}).get("accessToken") == (b or {}).get("accessToken")
+
+
+def _write_token(session: SsoSession, response: dict, registration: dict, *, renewing: dict | None = None) -> dict:
+    """Write the token a login or a renewal brought. `renewing`: the token it renews;
+    if the file no longer holds that one, another tool (which does not take our lock)
+    wrote a newer one meanwhile: keep theirs, and use ours in this process only."""
     expires = cache.now() + dt.timedelta(seconds=int(response.get("expiresIn", 3600)))
     token = {
         "startUrl": session.start_url,
@@ -68,43 +80,111 @@ def _write_token(session: SsoSession, response: dict, registration: dict) -> dic
     }
     if response.get("refreshToken"):
         token["refreshToken"] = response["refreshToken"]
+    if renewing is not None and not same_token(read_token(session), renewing):
+        log.info("another tool renewed the token of %s meanwhile; keeping its file", session.label)
+        return token
     cache.atomic_write_json(paths.token_cache_file(session.cache_key), token)
     return token
 
 
-# --- client registration ------------------------------------------------------------
+# --- client registrations -------------------------------------------------------------
+#
+# One registration serves one flow (INTEROP.md). The shared slot, the file every AWS CLI
+# v2 reads, only ever gets a device-code registration from ssoenv: every CLI version can
+# use one, while a CLI before 2.22 fails with an authorization-code one. ssoenv's PKCE
+# registration has a file of its own. Other tools write the shared slot too, so what is
+# found there is checked against the flow, and a file is replaced or removed only while
+# it still holds what was read.
 
-def _registration_path(session: SsoSession):
-    return paths.registration_cache_file(session.start_url, session.region,
-                                         list(session.scopes) or None,
-                                         None if session.legacy else session.name)
+def _registration_args(session: SsoSession) -> tuple:
+    return (session.start_url, session.region, list(session.scopes) or None,
+            None if session.legacy else session.name)
 
 
-def _registration(session: SsoSession, pkce: bool) -> dict:
+def _registration_path(session: SsoSession, pkce: bool):
+    if pkce:
+        return paths.pkce_registration_cache_file(*_registration_args(session), list(PKCE_GRANTS))
+    return paths.registration_cache_file(*_registration_args(session))
+
+
+def fits_flow(registration: dict, *, pkce: bool) -> bool:
+    """PKCE needs the authorization_code grant; the device flow any registration that
+    is not restricted to other grants (the AWS CLI v2 registers without grantTypes)."""
+    grants = registration.get("grantTypes") or []
+    if not isinstance(grants, list):
+        return False
+    return "authorization_code" in grants if pkce else (not grants or DEVICE_GRANT in grants)
+
+
+def _reusable(data, pkce: bool) -> bool:
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k]
+                                             for k in ("clientId", "clientSecret")):
+        return False
+    expires = cache.parse_time(data.get("expiresAt", ""))
+    return (expires is not None and (expires - cache.now()).total_seconds() > REGISTRATION_MARGIN
+            and fits_flow(data, pkce=pkce))
+
+
+def _unchanged(path, seen) -> bool:
+    """Whether `path` still holds what was read as `seen` (None: missing or unreadable).
+
+    Other tools do not take ssoenv's lock: comparing just before a replace or a removal
+    shrinks the window in which their write could be lost to that instant."""
+    return cache.read_json(path) == seen
+
+
+def _release_shared_slot(session: SsoSession) -> None:
+    """Take a registration no device flow can use out of the shared slot.
+
+    A CLI before 2.22 would reuse it and fail (UnauthorizedClientException); a newer one
+    registers again when the slot is empty. A usable authorization-code registration
+    found there becomes ssoenv's own PKCE one (when it has none) instead of being wasted."""
+    shared = _registration_path(session, pkce=False)
+    data = cache.read_json(shared)
+    if not isinstance(data, dict) or fits_flow(data, pkce=False):
+        return
+    own = _registration_path(session, pkce=True)
+    if _reusable(data, pkce=True) and not _reusable(cache.read_json(own), pkce=True):
+        cache.atomic_write_json(own, data)
+    if _unchanged(shared, data):
+        cache.remove(shared)
+        log.info("moved an authorization-code client registration out of the AWS CLI's slot for %s",
+                 session.label)
+
+
+def _registration(session: SsoSession, pkce: bool, *, refused: dict | None = None) -> tuple[dict, bool]:
+    """A client registration that fits the flow, and whether it came from the cache.
+
+    `refused`: a cached registration the service no longer knows (InvalidClientException);
+    it is replaced by a new one, unless another tool already did."""
+    _release_shared_slot(session)
+    path = _registration_path(session, pkce)
+    cached = cache.read_json(path)
+    if _reusable(cached, pkce) and (refused is None or cached.get("clientId") != refused.get("clientId")):
+        return cached, True
+    registration = _register(session, pkce)
+    if _unchanged(path, cached):
+        cache.atomic_write_json(path, registration)
+    else:  # another tool registered meanwhile: keep its file, use ours for this login
+        log.info("client registration of %s changed meanwhile; not replacing it", session.label)
+    return registration, False
+
+
+def _register(session: SsoSession, pkce: bool) -> dict:
     from ssoenv import identity
 
-    path = _registration_path(session)
-    cached = cache.read_json(path)
-    if isinstance(cached, dict) and cached.get("clientId") and cached.get("clientSecret"):
-        expires = cache.parse_time(cached.get("expiresAt", ""))
-        flow_ok = ("authorization_code" in (cached.get("grantTypes") or [])) == pkce
-        if expires and (expires - cache.now()).total_seconds() > REGISTRATION_MARGIN and flow_ok:
-            return cached
     scopes = list(session.scopes) or None
     if pkce:
-        grant_types = ["authorization_code", "refresh_token"]
         response = identity.register_client(session.region, client_name=CLIENT_NAME, scopes=scopes,
-                                            grant_types=grant_types, redirect_uris=[PKCE_REDIRECT],
+                                            grant_types=list(PKCE_GRANTS), redirect_uris=[PKCE_REDIRECT],
                                             issuer_url=session.start_url)
     else:
-        grant_types = None
         response = identity.register_client(session.region, client_name=CLIENT_NAME, scopes=scopes)
     expires = dt.datetime.fromtimestamp(response["clientSecretExpiresAt"], dt.timezone.utc)
     registration = {"clientId": response["clientId"], "clientSecret": response["clientSecret"],
                     "expiresAt": cache.format_time(expires), "scopes": scopes or []}
-    if grant_types:
-        registration["grantTypes"] = grant_types
-    cache.atomic_write_json(path, registration)
+    if pkce:
+        registration["grantTypes"] = list(PKCE_GRANTS)
     return registration
 
 
@@ -204,6 +284,28 @@ def _callback_server():
     return server
 
 
+class BrowserNotOpened(Exception):
+    """No browser could be opened for the authorization-code flow."""
+
+
+def check_client(session: SsoSession, registration: dict) -> None:
+    """Raise InvalidClientException (identity.ApiError) now if the service no longer
+    knows this PKCE registration: the browser would only show an error page for it,
+    and the login would wait for a callback that never comes. A token request with a
+    code that cannot exist costs one call; a client it knows gets InvalidGrantException."""
+    from ssoenv import identity
+
+    try:
+        identity.create_token(session.region, grantType=identity.OIDC_GRANT_CODE,
+                              clientId=registration["clientId"], clientSecret=registration["clientSecret"],
+                              code="ssoenv-client-check", redirectUri=PKCE_REDIRECT,
+                              codeVerifier="ssoenv-client-check-" + "0" * 43)
+    except identity.ApiError as exc:
+        if exc.code == "InvalidClientException":
+            raise
+        log.debug("client check of %s: %s", session.label, exc.code)
+
+
 def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
     import base64
     import hashlib
@@ -228,9 +330,10 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
             "scopes": " ".join(session.scopes or ["sso:account:access"]), "code_challenge": challenge,
         }, quote_via=urllib.parse.quote)
         url = f"{identity.oidc_endpoint(session.region)}/authorize?{query}"
-        _say(f"ssoenv: to log in to {session.label}, your browser should open; if it does not, open\n\n"
-             f"    {url}\n\nWaiting for approval...")
-        _open_browser(url)
+        if not _open_browser(url):
+            raise BrowserNotOpened()
+        _say(f"ssoenv: to log in to {session.label}, approve in the browser that opened; if none did, open\n\n"
+             f"    {url}\n\non this machine. Waiting for approval...")
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -294,6 +397,8 @@ def aws_cli_login(session: SsoSession, aws: str | None = None) -> None:
     if not aws:
         raise SsoenvError("no AWS CLI v2 on PATH (`aws --version` must say aws-cli/2); "
                           "install it or log in without --via-aws-cli")
+    # A CLI before 2.22 reuses whatever registration sits in its slot, without checking the flow.
+    _release_shared_slot(session)
     argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
                                     else ["--sso-session", session.name])
     if not browser_available():
@@ -316,16 +421,46 @@ def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool,
         if not token:
             raise SsoenvError("`aws sso login` finished but left no token in the cache")
         return token
-    timeout = settings.get_int("login_timeout")
     # PKCE needs a browser on this machine; legacy profiles never used it.
-    pkce = not device_code and not session.legacy and open_browser and browser_available()
-    registration = _registration(session, pkce)
-    if pkce:
-        response = pkce_flow(session, registration, timeout=timeout)
-    else:
-        response = device_code_flow(session, registration, open_browser=open_browser and browser_available(),
-                                    timeout=timeout)
+    if not device_code and not session.legacy and open_browser and browser_available():
+        try:
+            return _own_login(session, pkce=True, open_browser=True)
+        except BrowserNotOpened:
+            # Its redirect comes back to this machine only: no use printing the URL.
+            if not is_interactive():
+                raise LoginRequired(session.label, f"could not open a browser to log in to {session.label}",
+                                    login_command(session) + " --device-code") from None
+            _say("ssoenv: could not open a browser; logging in with a device code instead")
+            open_browser = False
+    return _own_login(session, pkce=False, open_browser=open_browser and browser_available())
+
+
+def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> dict:
+    """ssoenv's own flow. A cached registration the service no longer knows
+    (InvalidClientException: a re-created instance, a revoked client) is replaced by
+    one new registration, once."""
+    from ssoenv import identity
+
+    registration, cached = _registration(session, pkce)
+    try:
+        response = _run_flow(session, registration, pkce=pkce, cached=cached, open_browser=open_browser)
+    except identity.ApiError as exc:
+        if exc.code != "InvalidClientException" or not cached:
+            raise
+        _say(f"ssoenv: IAM Identity Center no longer knows the cached client registration of "
+             f"{session.label}; registering a new one")
+        registration, cached = _registration(session, pkce, refused=registration)
+        response = _run_flow(session, registration, pkce=pkce, cached=cached, open_browser=open_browser)
     return _write_token(session, response, registration)
+
+
+def _run_flow(session: SsoSession, registration: dict, *, pkce: bool, cached: bool, open_browser: bool) -> dict:
+    timeout = settings.get_int("login_timeout")
+    if not pkce:
+        return device_code_flow(session, registration, open_browser=open_browser, timeout=timeout)
+    if cached:
+        check_client(session, registration)
+    return pkce_flow(session, registration, timeout=timeout)
 
 
 def login(session: SsoSession, *, device_code: bool = False, open_browser: bool = True,
@@ -373,7 +508,7 @@ def _refresh_locked(session: SsoSession, token: dict) -> dict | None:
     if not response.get("refreshToken"):
         response = dict(response, refreshToken=token["refreshToken"])
     log.info("renewed the SSO token of %s", session.label)
-    return _write_token(session, response, registration)
+    return _write_token(session, response, registration, renewing=token)
 
 
 def is_interactive() -> bool:
@@ -400,11 +535,18 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
             renewed = _refresh_locked(session, token)
             if renewed:
                 return renewed
+            # Refused: another tool (the AWS CLI, botocore, ...) may have renewed it a
+            # moment ago with the same refresh token, which the service then rotated.
+            theirs = read_token(session)
+            if theirs and not same_token(theirs, token) and seconds_left(theirs) > 60:
+                log.info("another tool renewed the token of %s; using it", session.label)
+                return theirs
         if not force_refresh and seconds_left(token) > 60:
             return token  # renewal failed but it still works for a while
-        if force_refresh and token:
+        if force_refresh and token and same_token(read_token(session), token):
             # The service refused this token and it cannot be renewed: forget it, so
             # `status` stops calling it valid and `ssoenv login` does not skip the login.
+            # Only while the file still holds it: never another tool's newer token.
             cache.remove(paths.token_cache_file(session.cache_key))
         reason = (f"the SSO session {session.label} has expired" if token
                   else f"not logged in to {session.label}")

@@ -95,9 +95,19 @@ def token_cache_file(cache_key: str) -> Path:
 
 def registration_cache_file(start_url: str, region: str, scopes: list[str] | None,
                             session_name: str | None) -> Path:
-    # The exact key botocore's SSOTokenFetcher / the CLI v2 use (json default separators).
+    """The shared client registration: the exact name botocore's SSOTokenFetcher and
+    every AWS CLI v2 use (json default separators). Only device-code registrations go here."""
     args = {"tool": "botocore", "startUrl": start_url, "region": region,
             "scopes": scopes or None, "session_name": session_name}
+    return sso_cache_dir() / (_sha1(json.dumps(args, sort_keys=True)) + ".json")
+
+
+def pkce_registration_cache_file(start_url: str, region: str, scopes: list[str] | None,
+                                 session_name: str | None, grant_types: list[str]) -> Path:
+    """ssoenv's own authorization-code registration, beside the shared one (so clearing
+    ~/.aws/sso/cache still resets every login) under a name no AWS CLI version reads."""
+    args = {"tool": "ssoenv", "startUrl": start_url, "region": region,
+            "scopes": scopes or None, "session_name": session_name, "grantTypes": grant_types}
     return sso_cache_dir() / (_sha1(json.dumps(args, sort_keys=True)) + ".json")
 
 

@@ -47,6 +47,9 @@ def home(tmp_path, monkeypatch):
     monkeypatch.delenv("BROWSER", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    import webbrowser  # it reads $BROWSER once per process: let each test's count
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
     from ssoenv import identity, settings
 
     settings._file_values.cache_clear()

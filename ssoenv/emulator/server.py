@@ -224,6 +224,9 @@ class _Handler(BaseHTTPRequestHandler):
             latency = center.count(op)
             if latency > 0:
                 time.sleep(latency)
+            hook = center.take_hook(op)
+            if hook is not None:
+                hook()
             try:
                 center.admit(op)
             except ApiError as err:
@@ -344,6 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
             "fault",
             "clear-faults",
             "accounts",
+            "forget-clients",
         }
         if name not in gets | posts:
             raise ApiError("UnknownOperationException", f"No control endpoint {name!r}", status=404)
@@ -374,6 +378,8 @@ class _Handler(BaseHTTPRequestHandler):
             center.revoke_tokens()
         elif name == "clear-faults":
             center.clear_faults()
+        elif name == "forget-clients":
+            center.forget_clients()
         elif name in ("approve", "deny"):
             code = data.get("userCode") if isinstance(data, dict) else None
             if not isinstance(code, str):
@@ -516,6 +522,16 @@ class Emulator:
     def revoke_tokens(self) -> None:
         """Every access and refresh token issued so far is revoked."""
         self._center.revoke_tokens()
+
+    def forget_clients(self) -> None:
+        """Forget every client registration (a re-created instance, revoked clients):
+        they get InvalidClientException from now on."""
+        self._center.forget_clients()
+
+    def before_next(self, op: str, hook: Any) -> None:
+        """Run `hook()` in the server, once, just before the next call of `op` is
+        served: lets a test put another tool's action at an exact point of a request."""
+        self._center.add_hook(op, hook)
 
     def pending_user_codes(self) -> list[str]:
         """User codes of device authorizations waiting for approval, oldest first."""

@@ -218,6 +218,7 @@ class IdentityCenter:
         self._refresh: dict[str, RefreshToken] = {}
         self._calls: collections.Counter[str] = collections.Counter()
         self._faults: dict[str, list[_Fault]] = {}
+        self._hooks: dict[str, list[Any]] = {}
         self._window: collections.deque[float] = collections.deque()
         self._rng = random.Random(self.config.seed)
         self._page_key = secrets.token_bytes(32)
@@ -254,6 +255,27 @@ class IdentityCenter:
                 if rtok.state == "active":
                     rtok.state = "revoked"
             return len(self._access)
+
+    def forget_clients(self) -> int:
+        """Forget every registered client, as a re-created instance would (their
+        registrations answer InvalidClientException from now on). Returns how many."""
+        with self._lock:
+            count = len(self._clients)
+            self._clients.clear()
+            return count
+
+    def add_hook(self, op: str, hook: Any) -> None:
+        """Call `hook()` once, before the next call of `op` is served (outside the
+        lock): a test's way to let "another tool" act at an exact point of a request."""
+        if op not in OPS:
+            raise ValueError(f"unknown operation {op!r} (known: {', '.join(OPS)})")
+        with self._lock:
+            self._hooks.setdefault(op, []).append(hook)
+
+    def take_hook(self, op: str) -> Any:
+        with self._lock:
+            queue = self._hooks.get(op)
+            return queue.pop(0) if queue else None
 
     def _device_for_user_code(self, user_code: str) -> DeviceAuth:
         code = str(user_code).strip().upper()
@@ -456,6 +478,9 @@ class IdentityCenter:
                 raise _oidc("InvalidRedirectUriException", f"Invalid redirect URI: {uri!r}")
         if "authorization_code" in grants and not redirects:
             raise _oidc("InvalidRedirectUriException", "redirectUris is required for the authorization_code grant")
+        if "authorization_code" in grants and DEVICE_GRANT in grants:
+            # As Identity Center: one registration per flow (INTEROP.md).
+            raise _oidc("InvalidScopeException", "authorization_code and device_code cannot be registered together")
         cfg = self.config
         now = time.time()
         with self._lock:
@@ -481,6 +506,8 @@ class IdentityCenter:
     def start_device_authorization(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             client = self._client(body.get("clientId"), body.get("clientSecret"))
+            if client.grant_types and DEVICE_GRANT not in client.grant_types:
+                raise _oidc("UnauthorizedClientException", "Client is not registered for the device code grant")
             start_url = body.get("startUrl")
             if not isinstance(start_url, str) or not start_url:
                 raise _oidc("InvalidRequestException", "startUrl is required")
