@@ -91,9 +91,10 @@ def _write_data(fh, data: bytes, path: Path) -> None:
     """fh.write(data); for the interruption tests, a pause half-way through.
 
     SSOENV_TEST_PAUSE_WRITE="TARGET<os.pathsep>FIFO" (both absolute paths; FIFO an
-    existing named pipe): writing TARGET stops after half of the bytes until the test
-    has opened FIFO for writing (its "we are inside the write" signal) and closed it.
-    Tests signal or kill the process in between. Anything else is a plain write.
+    existing named pipe): writing TARGET stops after half of the bytes, holding FIFO
+    open for reading (the test's write-open of it succeeds only then: "we are inside
+    the write"), until the test writes a byte to it. Tests signal or kill the process
+    in between. Anything else is a plain write.
     """
     hook = os.environ.get("SSOENV_TEST_PAUSE_WRITE")
     if hook:
@@ -102,10 +103,25 @@ def _write_data(fh, data: bytes, path: Path) -> None:
             half = len(data) // 2
             fh.write(data[:half])
             fh.flush()
-            with open(fifo, "rb") as pipe:  # blocks until the test opens the other end...
-                pipe.read()  # ...and until it closes it
+            _wait_for_go(fifo)
             data = data[half:]
     fh.write(data)
+
+
+def _wait_for_go(fifo: str) -> None:
+    """Poll (never block in a read) until a byte arrives: a signal sent at any moment
+    is handled at once, not after a blocking read that began just after it landed."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            try:
+                if os.read(fd, 1):
+                    return
+            except BlockingIOError:
+                pass  # the test holds the other end and has said nothing yet
+            time.sleep(0.01)
+    finally:
+        os.close(fd)
 
 
 def _is_fifo(path: str) -> bool:

@@ -4,6 +4,7 @@ HTTP, an sso-session in a real ~/.aws/config, and `run` for in-process CLI calls
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,15 @@ import pytest
 from ssoenv.emulator import Emulator, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    """Run as a background job of a non-interactive shell (as CI harnesses may), the
+    suite starts with SIGINT ignored, and every child would inherit that: the Ctrl-C
+    tests could then never interrupt anything. A handled signal is reset to the
+    default in children, so handle it here."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SESSION_CONFIG = """\
 # my own comment: keep me

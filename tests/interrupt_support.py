@@ -1,10 +1,11 @@
 """Stop an ssoenv process half-way through writing one file, deterministically.
 
 `cache._write_data` honours SSOENV_TEST_PAUSE_WRITE="TARGET<os.pathsep>FIFO": it writes
-half of TARGET's new bytes (to its temp file), then opens FIFO for reading and reads
-until the other end is closed. The test opening FIFO for writing succeeds only once
+half of TARGET's new bytes (to its temp file), then holds FIFO open for reading and
+polls it until a byte arrives. The test opening FIFO for writing succeeds only once
 the process holds the reading end: that is the signal "inside the write", with no
-sleep and no race. The test then signals or kills the process.
+sleep and no race. The test then signals or kills the process, or writes the byte
+that lets the write go on.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class PausedWrite:
 
     def release(self) -> None:
         if self.fd is not None:
+            try:
+                os.write(self.fd, b"g")  # go on (a killed process has no reader left)
+            except (BrokenPipeError, BlockingIOError):
+                pass
             os.close(self.fd)
             self.fd = None
 
