@@ -291,7 +291,7 @@ function __ssoenv_wrap
             end
             command rm -f -- $err
             if __ssoenv_recover -- $argv
-                command $argv  # once, never again
+                command $argv # once, never again
                 return $status
             end
             return $st
@@ -306,7 +306,7 @@ set -q SSOENV_WRAP; and set __ssoenv_cs (string split -n ' ' -- (string replace 
 for __ssoenv_c in $__ssoenv_cs
     string match -qr '^[A-Za-z0-9_][A-Za-z0-9_.+-]*$' -- $__ssoenv_c; or continue
     if functions -q -- $__ssoenv_c; and not contains -- $__ssoenv_c $__ssoenv_wrapped
-        continue  # the user's own function: leave it
+        continue # the user's own function: leave it
     end
     function $__ssoenv_c --wraps $__ssoenv_c --description "$__ssoenv_c, re-run once after an SSO login (ssoenv)"
         __ssoenv_wrap (status current-function) $argv
