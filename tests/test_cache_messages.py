@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 from ssoenv.emulator.config import default_accounts
 

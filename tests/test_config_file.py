@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import SESSION_CONFIG
+from support import SESSION_CONFIG
 
 SSO_PROFILE = ("[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
                "sso_role_name = ReadOnlyAccess\n")

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import SESSION_CONFIG, ssoenv_subprocess
+from support import SESSION_CONFIG, ssoenv_subprocess
 from ssoenv import cache, paths
 
 

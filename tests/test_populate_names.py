@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SESSION_CONFIG
+from support import SESSION_CONFIG
 
 
 def botocore_profiles() -> dict:

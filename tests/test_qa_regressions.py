@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 
 MINE = "\n[profile mine]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = ReadOnlyAccess\n"

@@ -13,7 +13,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 
 SHELL_PRINT = {  # eval the statements, then print one variable byte for byte
@@ -36,7 +36,7 @@ def eval_in(shell: str, statements: str, var: str = "SSOENV_ACCOUNT_NAME", cwd=N
 
 def shells():
     """The shells to eval in: a missing one is skipped, and a failure under CI."""
-    from conftest import missing_tool
+    from support import missing_tool
 
     found = [s for s in ("bash", "zsh", "fish") if shutil.which(s)]
     if len(found) < 3:
