@@ -127,11 +127,11 @@ class Sandbox:
     def close(self) -> None:
         """Stop the emulator if this sandbox started it; remove the HOME if it made it."""
         try:
-            if self.emulator is not None and self._owns_emulator:
-                self.emulator.stop()
+            if self._owns_emulator and self.emulator is not None:
+                emulator, self.emulator = self.emulator, None
+                emulator.stop()
         finally:
-            self.emulator = None if self._owns_emulator else self.emulator
-            if self.home is not None and self._owns_home:
+            if self._owns_home and self.home is not None:
                 shutil.rmtree(self.home, ignore_errors=True)
                 self.home = None
 
