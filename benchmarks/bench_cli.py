@@ -89,20 +89,20 @@ def main() -> int:
 
     common.note(f"bench_cli  {common.machine_line()}  runs={runs}{'  (quick)' if opts.quick else ''}")
     emu = common.start_emulator(generate_accounts=ACCOUNTS, roles_per_account=ROLES_PER_ACCOUNT, latency_ms=0)
-    sandbox = common.Sandbox(emu.url, ACCOUNT_ID, ROLE)
+    sandbox = common.sandbox(emu, ACCOUNT_ID, ROLE)
     try:
         return run(emu, sandbox, runs, aws_runs, warmup, started)
     finally:
-        sandbox.cleanup()
+        sandbox.close()
         emu.stop()
 
 
 def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, started: float) -> int:
     env = sandbox.env
     # --- setup: login, sync 5,001 entries, warm the shared role cache ---------------
-    sandbox.login()
+    common.timed_login(sandbox)
     sandbox.ssoenv("sync")
-    entries = sandbox.catalog_entries()
+    entries = common.catalog_entries(sandbox)
     sandbox.ssoenv("exec", "bench", "--", "true")  # fetches the role credentials once
     have_aws = os.path.exists(AWS_V2)
     aws_note = ""

@@ -62,9 +62,9 @@ def main() -> int:
     runs = opts.runs or (8 if opts.quick else 30)
     common.note(f"bench_server  {common.machine_line()}  runs={runs}")
     emu = common.start_emulator()
-    sandbox = common.Sandbox(emu.url, ACCOUNT_ID, ROLE)
+    sandbox = common.sandbox(emu, ACCOUNT_ID, ROLE)
     try:
-        sandbox.login()
+        common.timed_login(sandbox)
         sandbox.ssoenv("exec", common.PROFILE, "--", "true")  # warm the role cache
         before = emu.calls()["GetRoleCredentials"]
         commands = {
@@ -105,7 +105,7 @@ def main() -> int:
         print(f"credential request from the endpoint's cache: median {ms(median)}, p90 {ms(p90)} "
               f"over {len(times)} requests (budget <= {ms(REQUEST_BUDGET)})")
     finally:
-        sandbox.cleanup()
+        sandbox.close()
         emu.stop()
     return 0
 

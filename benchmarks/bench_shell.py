@@ -73,14 +73,14 @@ def main() -> int:
     started = time.perf_counter()
     common.note(f"bench_shell  {common.machine_line()}  runs={runs}{'  (quick)' if opts.quick else ''}")
     emu = common.start_emulator(generate_accounts=ACCOUNTS, roles_per_account=ROLES_PER_ACCOUNT, latency_ms=0)
-    sandbox = common.Sandbox(emu.url, "100000000042", "ReadOnlyAccess")
+    sandbox = common.sandbox(emu, "100000000042", "ReadOnlyAccess")
     try:
-        sandbox.login()
+        common.timed_login(sandbox)
         sandbox.ssoenv("sync")
-        entries = sandbox.catalog_entries()
+        entries = common.catalog_entries(sandbox)
         sandbox.ssoenv("exec", "bench", "--", "true")  # one frecency record, cached credentials
         env = sandbox.env
-        preview_file = str(sandbox.root / "preview.json")
+        preview_file = str(sandbox.home / "preview.json")
         import subprocess
         subprocess.run([PYTHON, "-c", WRITE_PREVIEW, preview_file], env=env, check=True, timeout=60)
         common.note(f"setup: {entries} catalog entries ({time.perf_counter() - started:.1f} s)")
@@ -119,7 +119,7 @@ def main() -> int:
         common.note(f"  __complete imports {len(mods)} modules; boto3/botocore/prompt_toolkit/iterfzf: "
                     f"{', '.join(bad) if bad else 'none'}")
     finally:
-        sandbox.cleanup()
+        sandbox.close()
         emu.stop()
     common.note(f"\nbench_shell finished in {time.perf_counter() - started:.1f} s")
     return 0

@@ -40,14 +40,14 @@ PORTAL_LISTING = ("ListAccounts", "ListAccountRoles")
 
 def first_sync(emu, sandbox: common.Sandbox) -> dict:
     """One `ssoenv sync` from an empty catalog; what it cost and what it left."""
-    sandbox.catalog_file.unlink(missing_ok=True)
+    common.catalog_file(sandbox).unlink(missing_ok=True)
     emu.reset_calls()
     run = common.run_measured([SSOENV, "sync"], sandbox.env, timeout=600)
     calls = emu.calls()
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     errors = [line for line in lines if not line.startswith("ssoenv: synced ")]
     try:
-        entries = sandbox.catalog_entries()
+        entries = common.catalog_entries(sandbox)
     except (OSError, ValueError, KeyError):
         entries = 0
     return {"seconds": run.seconds, "status": run.returncode, "errors": errors, "stderr": lines,
@@ -74,9 +74,9 @@ def main() -> int:
 
     emu = common.start_emulator(generate_accounts=SYNC_ACCOUNTS, roles_per_account=ROLES_PER_ACCOUNT,
                                 latency_ms=LATENCY_MS)
-    sandbox = common.Sandbox(emu.url, "100000000042", "ReadOnlyAccess")
+    sandbox = common.sandbox(emu, "100000000042", "ReadOnlyAccess")
     try:
-        login_s = sandbox.login()
+        login_s = common.timed_login(sandbox)
         concurrency = os.environ.get("SSOENV_SYNC_CONCURRENCY") or "16 (default)"
         common.note(f"setup: logged in ({login_s:.1f} s at {LATENCY_MS} ms per call); "
                     f"sync_concurrency {concurrency}")
@@ -137,7 +137,7 @@ def main() -> int:
                            f"{big['entries']} catalog entries, emulator latency 0)",
                            ["command", "peak RSS", "budget", "", "wall", "errors"], mem_rows)
     finally:
-        sandbox.cleanup()
+        sandbox.close()
         emu.stop()
     common.note(f"\nbench_sync finished in {time.perf_counter() - started:.1f} s")
     return 0

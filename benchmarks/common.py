@@ -3,7 +3,8 @@
 Everything runs offline: a throwaway HOME per benchmark, the local Identity
 Center emulator on loopback, and `HTTPS_PROXY=http://127.0.0.1:9` (a dead port)
 as a safety net so nothing can reach real AWS. Figures are printed, never
-asserted: the benchmarks report, the budgets in /work/shared/DESIGN.md judge.
+asserted: the benchmarks report, the design's budgets judge. The sandbox itself is
+`ssoenv.sandbox.Sandbox`, shared with `ssoenv demo` and the tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ssoenv import paths
+from ssoenv.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -75,59 +79,29 @@ region = {REGION}
 """
 
 
-class Sandbox:
-    """A temporary HOME with `~/.aws/config` (sso-session corp + profile bench),
-    an environment pointing ssoenv (AWS_ENDPOINT_URL_SSO*) and the AWS CLI v2
-    (AWS_DATA_PATH endpoint rule sets) at the emulator."""
+def sandbox(emulator, account_id: str, role: str) -> Sandbox:
+    """The shared sandbox (a temporary HOME with sso-session corp + profile bench, its
+    environment pointing ssoenv and the AWS CLI v2 at `emulator`), not logged in yet.
+    The caller closes it; the emulator stays the caller's."""
+    return Sandbox({**clean_environ(), "AWS_PAGER": ""}, emulator=emulator, session=SESSION,
+                   aws_config=CONFIG.format(account_id=account_id, role=role), prefix="ssoenv-bench-",
+                   command=[SSOENV])
 
-    def __init__(self, emulator_url: str, account_id: str, role: str):
-        from ssoenv.emulator.awsdata import write_endpoint_rulesets
 
-        self.root = Path(tempfile.mkdtemp(prefix="ssoenv-bench-"))
-        self.home = self.root / "home"
-        (self.home / ".aws").mkdir(parents=True, mode=0o700)
-        self.config_file = self.home / ".aws" / "config"
-        self.config_file.write_text(CONFIG.format(account_id=account_id, role=role))
-        self.account_id, self.role = account_id, role
-        data = self.root / "awsdata"
-        write_endpoint_rulesets(data, emulator_url)
-        self.env = clean_environ()
-        self.env.update({
-            "HOME": str(self.home),
-            "AWS_ENDPOINT_URL_SSO": emulator_url,
-            "AWS_ENDPOINT_URL_SSO_OIDC": emulator_url,
-            "AWS_DATA_PATH": str(data),
-            "AWS_PAGER": "",
-        })
+def timed_login(box: Sandbox) -> float:
+    """`ssoenv login` (device code, auto-approved) in the sandbox; its wall time."""
+    started = time.perf_counter()
+    box.ssoenv(*box.login_command(), timeout=60)
+    return time.perf_counter() - started
 
-    @property
-    def catalog_file(self) -> Path:
-        return self.home / ".cache" / "ssoenv" / "catalog.json"
 
-    def ssoenv(self, *argv: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([SSOENV, *argv], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"ssoenv {' '.join(argv)} exited {proc.returncode}:\n{proc.stderr}")
-        return proc
+def catalog_file(box: Sandbox) -> Path:
+    return box.path(paths.catalog_file)
 
-    def login(self) -> float:
-        started = time.perf_counter()
-        self.ssoenv("login", "--sso-session", SESSION, "--device-code", "--no-browser", timeout=60)
-        return time.perf_counter() - started
 
-    def catalog_entries(self) -> int:
-        data = json.loads(self.catalog_file.read_text())
-        return sum(len(a.get("roles", [])) for s in data["sessions"].values() for a in s["accounts"])
-
-    def cleanup(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.cleanup()
+def catalog_entries(box: Sandbox) -> int:
+    data = json.loads(catalog_file(box).read_text())
+    return sum(len(a.get("roles", [])) for s in data["sessions"].values() for a in s["accounts"])
 
 
 def start_emulator(**fields):

@@ -10,21 +10,16 @@ or when the shell cannot start, the emulator stops and the directory is removed.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from ssoenv import shellout
+from ssoenv import paths, shellout
 from ssoenv.errors import ExitStatus, SsoenvError
-
-SESSION = "demo"
-START_URL = "https://demo.awsapps.com/start"
-REGION = "us-east-1"
+from ssoenv.sandbox import REGION, SESSION, START_URL, Sandbox, session_config
 
 # Variables that describe the user's own AWS identity or shell set-up: not in the demo.
 _DROP_PREFIXES = ("AWS_",)
@@ -58,27 +53,24 @@ def _signals_cleanly():
             signal.signal(sig, handler)
 
 
-@contextlib.contextmanager
-def _environ(env: dict[str, str]):
-    """os.environ is `env` inside: the in-process login and sync see the demo's HOME."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 class Demo:
-    """The emulator, the throwaway HOME and the environment of the demo shell."""
+    """The demo's sandbox (emulator, throwaway HOME, logged in and synced) and its shell."""
 
     def __init__(self, accounts: int = 0):
         self.accounts = accounts
-        self.home: Path | None = None
-        self.emulator = None
-        self.env: dict[str, str] = {}
+        self.sandbox: Sandbox | None = None
+
+    @property
+    def home(self) -> Path | None:
+        return self.sandbox.home if self.sandbox else None
+
+    @property
+    def emulator(self):
+        return self.sandbox.emulator if self.sandbox else None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.sandbox.env if self.sandbox else {}
 
     # -- set up / tear down --------------------------------------------------------
 
@@ -94,51 +86,31 @@ class Demo:
         self.close()
 
     def close(self) -> None:
-        if self.emulator is not None:
+        if self.sandbox is not None:
             try:
-                self.emulator.stop()
+                self.sandbox.close()
             finally:
-                self.emulator = None
-        if self.home is not None:
-            shutil.rmtree(self.home, ignore_errors=True)
-            self.home = None
+                self.sandbox = None
 
     def _start(self) -> None:
-        from ssoenv.emulator import Emulator, EmulatorConfig
-        from ssoenv.emulator.awsdata import write_endpoint_rulesets
+        from ssoenv.emulator import EmulatorConfig
 
-        self.home = Path(tempfile.mkdtemp(prefix="ssoenv-demo-"))
         config = EmulatorConfig(generate_accounts=self.accounts) if self.accounts else EmulatorConfig()
-        self.emulator = Emulator(config).start()
-        url = self.emulator.url
-        home = self.home
-        (home / ".aws").mkdir(mode=0o700)
-        (home / ".aws" / "config").write_text(
-            "# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
-            f"[sso-session {SESSION}]\nsso_start_url = {START_URL}\nsso_region = {REGION}\n"
-            "sso_registration_scopes = sso:account:access\n", encoding="utf-8")
-        write_endpoint_rulesets(home / ".aws-data", url)  # for the AWS CLI v2 < 2.13
-        bin_dir = home / "bin"
+        user_env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
+        self.sandbox = Sandbox(user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
+                               aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
+                                          + session_config(SESSION, START_URL, REGION))
+        bin_dir = self.sandbox.home / "bin"
         bin_dir.mkdir()
         self._write_ssoenv_command(bin_dir / "ssoenv")
-        env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
-        env.update({
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_CACHE_HOME": str(home / ".cache"),
-            "XDG_DATA_HOME": str(home / ".local" / "share"),
-            "XDG_STATE_HOME": str(home / ".local" / "state"),
-            "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
-            "AWS_ENDPOINT_URL_SSO_OIDC": url,
-            "AWS_ENDPOINT_URL_SSO": url,
-            "AWS_ENDPOINT_URL_SIGNIN": url,  # `ssoenv console --federation` signs in to the emulator
-            "AWS_DATA_PATH": str(home / ".aws-data"),
+        self.env.update({
             "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", os.defpath),
-            "SSOENV_DEMO": url,
+            "SSOENV_DEMO": self.emulator.url,
         })
-        self.env = env
-        self._login_and_sync()
+        try:
+            self.sandbox.login_and_sync()
+        except SsoenvError as exc:
+            raise SsoenvError(f"demo: could not log in to the emulator: {exc.message}") from None
 
     def _write_ssoenv_command(self, path: Path) -> None:
         """`ssoenv` in the demo shell is this very installation, whatever PATH says."""
@@ -150,20 +122,6 @@ class Demo:
         else:
             path.write_text("#!/bin/sh\nexec " + shellout.quote_argv(argv, "sh") + ' "$@"\n', encoding="utf-8")
             path.chmod(0o755)
-
-    def _login_and_sync(self) -> None:
-        from ssoenv import awsconfig, login, sync
-
-        chatter = io.StringIO()
-        try:
-            with _environ(self.env), contextlib.redirect_stderr(chatter):
-                config = awsconfig.load()
-                session = config.session(SESSION)
-                login.login(session, device_code=True, open_browser=False, via_aws_cli=False)
-                sync.sync(config, [session], allow_login=False, quiet=True)
-        except SsoenvError as exc:
-            sys.stderr.write(chatter.getvalue())
-            raise SsoenvError(f"demo: could not log in to the emulator: {exc.message}") from None
 
     # -- what the user gets ------------------------------------------------------
 
@@ -199,10 +157,10 @@ class Demo:
             self.env["ZDOTDIR"] = str(zdot)
             return [shell_path, "-i"]
         if shell == "fish":
-            conf = self.home / ".config" / "fish"
+            conf = paths.xdg_dirs_in(self.home)["XDG_CONFIG_HOME"] / "fish"
             conf.mkdir(parents=True, exist_ok=True)
             # Else fish's first start leaves a man-page parser running in the background.
-            (self.home / ".local" / "share" / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
+            (paths.xdg_dirs_in(self.home)["XDG_DATA_HOME"] / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
             (conf / "config.fish").write_text(
                 "# ssoenv demo: nothing of yours is loaded in this shell.\n"
                 "set -g fish_greeting\n"

@@ -22,11 +22,35 @@ def _env_path(var: str, default: Path) -> Path:
 
 
 def aws_config_file() -> Path:
-    return _env_path("AWS_CONFIG_FILE", home() / ".aws" / "config")
+    return _env_path("AWS_CONFIG_FILE", aws_config_file_in(home()))
 
 
 def aws_credentials_file() -> Path:
-    return _env_path("AWS_SHARED_CREDENTIALS_FILE", home() / ".aws" / "credentials")
+    return _env_path("AWS_SHARED_CREDENTIALS_FILE", aws_credentials_file_in(home()))
+
+
+# --- a given HOME's default layout (what ssoenv.sandbox lays out for the demo, tests, benchmarks)
+
+def aws_config_file_in(home_dir: Path) -> Path:
+    return home_dir / ".aws" / "config"
+
+
+def aws_credentials_file_in(home_dir: Path) -> Path:
+    return home_dir / ".aws" / "credentials"
+
+
+_XDG_DEFAULTS = {"XDG_CONFIG_HOME": ".config", "XDG_CACHE_HOME": ".cache",
+                 "XDG_DATA_HOME": ".local/share", "XDG_STATE_HOME": ".local/state"}
+
+
+def xdg_dirs_in(home_dir: Path) -> dict[str, Path]:
+    """The XDG base directories' defaults under `home_dir`, by variable name."""
+    return {var: home_dir / rel for var, rel in _XDG_DEFAULTS.items()}
+
+
+def endpoint_rulesets_dir_in(home_dir: Path) -> Path:
+    """AWS_DATA_PATH of a sandbox: the rule sets that point an AWS CLI v2 < 2.13 at the emulator."""
+    return home_dir / ".aws-data"
 
 
 def sso_cache_dir() -> Path:
@@ -39,19 +63,19 @@ def cli_cache_dir() -> Path:
     return home() / ".aws" / "cli" / "cache"
 
 
-def _xdg(var: str, fallback: str) -> Path:
+def _xdg(var: str) -> Path:
     value = os.environ.get(var)
-    base = Path(value) if value and os.path.isabs(value) else home() / fallback
+    base = Path(value) if value and os.path.isabs(value) else xdg_dirs_in(home())[var]
     return base / "ssoenv"
 
 
 def state_dir() -> Path:
     """ssoenv's own cache: the account catalog and the lock files."""
-    return _xdg("XDG_CACHE_HOME", ".cache")
+    return _xdg("XDG_CACHE_HOME")
 
 
 def config_dir() -> Path:
-    return _xdg("XDG_CONFIG_HOME", ".config")
+    return _xdg("XDG_CONFIG_HOME")
 
 
 def settings_file() -> Path:

@@ -1,17 +1,17 @@
 """Shared fixtures: a temporary HOME, the local Identity Center emulator over real
-HTTP, an sso-session in a real ~/.aws/config, and `run` for in-process CLI calls."""
+HTTP, an sso-session in a real ~/.aws/config, and `run` for in-process CLI calls.
+Helpers tests import live in support.py: no test imports this file."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ssoenv.emulator import Emulator, EmulatorConfig
+from support import SESSION_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,16 +24,6 @@ def pytest_configure(config):
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-SESSION_CONFIG = """\
-# my own comment: keep me
-[default]
-region = eu-west-1
-
-[sso-session corp]
-sso_start_url = https://d-0000000000.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-"""
 
 AWS_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
             "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION", "AWS_REGION",
@@ -111,20 +101,3 @@ def synced(logged_in, run):
     status, _, err = run("sync")
     assert status == 0, err
     return logged_in
-
-
-def under_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def missing_tool(what: str) -> None:
-    """A tool a test needs is absent: a failure under CI (CI=true runs every test), a skip elsewhere."""
-    if under_ci():
-        pytest.fail(f"{what} is not installed; CI must run every test (scripts/test installs it)", pytrace=False)
-    pytest.skip(f"{what} is not installed")
-
-
-def ssoenv_subprocess(*argv, env=None, input=None, timeout=60):
-    """The installed entry point, for what must run in its own process."""
-    return subprocess.run([sys.executable, "-m", "ssoenv", *map(str, argv)], env=env, input=input,
-                          capture_output=True, text=True, timeout=timeout)

@@ -11,10 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from ssoenv import cache, paths
 from ssoenv.emulator.awsdata import write_endpoint_rulesets
+from support import need
 
 AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2 2.9: device code flow only
 START_URL = "https://d-0000000000.awsapps.com/start"  # conftest.SESSION_CONFIG's
@@ -23,8 +23,7 @@ PKCE_GRANTS = ["authorization_code", "refresh_token"]
 
 
 def need_aws_cli() -> None:
-    if not os.access(AWS_CLI, os.X_OK):
-        pytest.skip("the AWS CLI v2 (/usr/bin/aws) is not installed")
+    need(AWS_CLI)
 
 
 def shared_slot() -> Path:

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 from ssoenv.emulator.config import default_accounts
 
@@ -95,3 +95,26 @@ def test_no_access_to_an_account_nobody_named_says_account_id(logged_in, run):
     proc = ssoenv_subprocess("exec", "--account", "999999999999", "--role", "ReadOnlyAccess", "--", "true")
     assert proc.returncode == 1
     assert proc.stderr.startswith("ssoenv: no access to account 999999999999 as ReadOnlyAccess\n")
+
+
+def test_role_cache_with_wrong_types_is_treated_as_absent(synced, run):
+    assert run("env", "RootAccount/ReadOnlyAccess")[0] == 0
+    for path in paths.cli_cache_dir().glob("*.json"):
+        data = json.loads(path.read_text())
+        data["Credentials"]["AccessKeyId"] = 123
+        path.write_text(json.dumps(data))
+    status, out, err = run("env", "RootAccount/ReadOnlyAccess", "--format", "process")
+    assert status == 0, err
+    assert json.loads(out)["AccessKeyId"].startswith("ASIA")
+
+
+def test_a_state_path_that_is_a_file_is_one_clear_line(logged_in, home, run):
+    state = home / ".cache" / "ssoenv"
+    if state.exists():
+        import shutil
+        shutil.rmtree(state)
+    state.parent.mkdir(exist_ok=True)
+    state.write_text("not a directory")
+    status, _, err = run("sync")
+    assert status == 1 and "Traceback" not in err and "internal error" not in err
+    assert len(err.strip().splitlines()) == 1

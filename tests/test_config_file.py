@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import SESSION_CONFIG
+from support import SESSION_CONFIG
 
 SSO_PROFILE = ("[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
                "sso_role_name = ReadOnlyAccess\n")
@@ -269,3 +269,14 @@ def test_configure_on_a_file_without_a_final_newline_adds_none(home, run):
     status, _, err = run("configure", "--sso-session", "corp", "--region", "eu-west-1")
     assert status == 0, err
     assert path.read_bytes() == text.replace("us-east-1", "eu-west-1").encode()
+
+
+def test_configure_refuses_duplicate_sections(home, run):
+    path = home / ".aws" / "config"
+    path.parent.mkdir()
+    text = ("[sso-session corp]\nsso_start_url = https://a/start\nsso_region = us-east-1\n\n"
+            "[sso-session corp]\nsso_region = us-east-1\n")
+    path.write_text(text)
+    status, _, err = run("configure", "--sso-session", "corp", "--region", "us-west-2")
+    assert status == 1 and "more than one [sso-session corp]" in err
+    assert path.read_text() == text

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import ssoenv_subprocess  # noqa: E402
+from support import ssoenv_subprocess  # noqa: E402
 from ssoenv.commands import console
 
 START = "https://d-0000000000.awsapps.com/start"
@@ -165,7 +165,7 @@ def test_shortcut_link_quotes_the_role():
 
 
 def test_the_demo_signs_in_to_its_emulator(tmp_path):
-    from test_shell_support import SSOENV, clean_env
+    from support import SSOENV, clean_env
 
     fetch = 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())'
     script = (f'u=$(ssoenv console MemberAccount/ReadOnlyAccess --federation --print) && '

@@ -19,8 +19,10 @@ import urllib.request
 
 import pytest
 
+from ssoenv.sandbox import Sandbox
+
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import AWS_CLI, SSOENV, World  # noqa: E402
+from support import AWS_CLI, SSOENV, need, need_module, shell_sandbox  # noqa: E402
 
 CREDENTIALS_TTL = 4  # seconds: the emulator's role credentials expire many times per test
 DEADLINE = 120
@@ -44,8 +46,8 @@ while not os.path.exists(stop):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("server-world"))
-    w.emu.update(credentials_ttl=CREDENTIALS_TTL)
+    w = shell_sandbox(tmp_path_factory.mktemp("server-world"))
+    w.emulator.update(credentials_ttl=CREDENTIALS_TTL)
     w.clear_cli_cache()
     yield w
     w.close()
@@ -53,10 +55,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3(world):
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError:
-        pytest.skip("moto[server] is not installed")
+    need_module("moto.server", "moto[server]")
+    from moto.server import ThreadedMotoServer
     import boto3
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -72,7 +72,7 @@ def s3(world):
 class Child:
     """`ssoenv exec --server ...` in the background; its stdout lines in a queue."""
 
-    def __init__(self, world: World, argv: list[str], env: dict | None = None):
+    def __init__(self, world: Sandbox, argv: list[str], env: dict | None = None):
         self.proc = subprocess.Popen([SSOENV, *argv], env={**world.env, **(env or {})}, text=True,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -105,7 +105,7 @@ class Child:
         return self.proc.wait(timeout=DEADLINE)
 
 
-def _member(world: World) -> list[str]:
+def _member(world: Sandbox) -> list[str]:
     return ["--account", "222222222222", "--role", "ReadOnlyAccess"]
 
 
@@ -128,17 +128,16 @@ def test_boto3_child_outlives_many_credential_lifetimes(world, s3, tmp_path):
     stop.touch()
     assert child.finish() == 0, child.stderr
     assert last[1].startswith("ASIA")
-    assert world.emu.calls()["GetRoleCredentials"] >= 4
+    assert world.emulator.calls()["GetRoleCredentials"] >= 4
     assert not any("Traceback" in line for line in child.stderr), child.stderr
 
 
 def test_aws_cli_v2_child_outlives_many_credential_lifetimes(world, s3, tmp_path):
-    if not os.access(AWS_CLI, os.X_OK):
-        pytest.skip("Debian's AWS CLI v2 (/usr/bin/aws) is not installed")
+    need(AWS_CLI)
     stop = tmp_path / "stop"
     loop = (f'while [ ! -e "$1" ]; do {AWS_CLI} --endpoint-url "$2" --region us-east-1 s3 ls || exit 9; '
             'echo "round env=${AWS_ACCESS_KEY_ID:-none}/${AWS_PROFILE:-none}"; done')
-    before = world.emu.calls()["GetRoleCredentials"]
+    before = world.emulator.calls()["GetRoleCredentials"]
     child = Child(world, ["exec", "--server", *_member(world), "--", "sh", "-c", loop, "sh", str(stop), s3])
     rounds = []
 
@@ -148,14 +147,14 @@ def test_aws_cli_v2_child_outlives_many_credential_lifetimes(world, s3, tmp_path
             assert line == "round env=none/none"  # no static keys, no profile: the endpoint only
         else:
             assert "ssoenv-server-bucket" in line, line
-        return len(rounds) >= 2 and world.emu.calls()["GetRoleCredentials"] >= before + 3
+        return len(rounds) >= 2 and world.emulator.calls()["GetRoleCredentials"] >= before + 3
 
     child.wait_for(enough, "three credential renewals under the AWS CLI")
     stop.touch()
     assert child.finish() == 0, child.stderr
 
 
-def _served(world: World, *argv: str) -> tuple[subprocess.Popen, dict[str, str]]:
+def _served(world: Sandbox, *argv: str) -> tuple[subprocess.Popen, dict[str, str]]:
     proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", *argv], env=world.env, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     exports = {}
@@ -192,7 +191,7 @@ def test_serve_refuses_requests_without_the_token(world):
         assert status == 200, body
         doc = json.loads(body)
         assert set(doc) == {"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "AccountId"}
-        assert world.emu.credentials_valid(doc["AccessKeyId"], doc["SecretAccessKey"], doc["Token"])
+        assert world.emulator.credentials_valid(doc["AccessKeyId"], doc["SecretAccessKey"], doc["Token"])
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=DEADLINE)
@@ -208,7 +207,7 @@ def test_a_revoked_session_fails_clearly_and_recovers_after_login(world, s3, tmp
                   env={"TEST_S3": s3})
     try:
         child.wait_for(lambda line: line.startswith("ok "), "a first success")
-        world.emu.revoke_tokens()
+        world.emulator.revoke_tokens()
         failed = child.wait_for(lambda line: line.startswith("fail "), "a failure after the revocation")[-1]
         assert "ssoenv login --sso-session demo" in failed, failed
         assert "SecretAccessKey" not in failed
@@ -263,14 +262,14 @@ def test_exit_status_and_environment(world):
 
 
 def test_no_boto3_when_the_cached_credentials_are_good(world):
-    world.emu.update(credentials_ttl=3600)
+    world.emulator.update(credentials_ttl=3600)
     try:
         world.clear_cli_cache()
         world.ssoenv("exec", *_member(world), "--", "true")  # warm the role cache
         probe = world.ssoenv("exec", "--server", *_member(world), "--", "true",
                              env={"PYTHONPROFILEIMPORTTIME": "1"})
     finally:
-        world.emu.update(credentials_ttl=CREDENTIALS_TTL)
+        world.emulator.update(credentials_ttl=CREDENTIALS_TTL)
         world.clear_cli_cache()
     imported = {line.split("|")[-1].strip() for line in probe.stderr.splitlines() if line.startswith("import time:")}
     assert "ssoenv.credserver" in imported

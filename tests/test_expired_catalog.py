@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 
 LOGIN_HINT = "run: ssoenv login --sso-session corp"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import SESSION_CONFIG, ssoenv_subprocess
+from support import SESSION_CONFIG, need, ssoenv_subprocess
 from ssoenv import paths
 
 START_URL = "https://d-2222222222.awsapps.com/start"
@@ -204,13 +204,11 @@ AWS_CLI = "/usr/bin/aws"
 def test_a_legacy_login_is_shared_with_the_aws_cli_v2(legacy_config, emulator, run, tmp_path, monkeypatch):
     """`aws sso login --profile` (Debian's CLI v2) logs in; ssoenv sees and uses that login,
     and the CLI reuses the role credentials ssoenv cached (the legacy start-URL key)."""
-    import os
     import subprocess
 
     from ssoenv.emulator.awsdata import write_endpoint_rulesets
 
-    if not os.access(AWS_CLI, os.X_OK):
-        pytest.skip("the AWS CLI v2 (/usr/bin/aws) is not installed")
+    need(AWS_CLI)
     write_endpoint_rulesets(tmp_path / "awsdata", emulator.url)
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "awsdata"))
     proc = subprocess.run([AWS_CLI, "sso", "login", "--profile", "legacy-admin", "--no-browser"],

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import SESSION_CONFIG, ssoenv_subprocess
+from support import SESSION_CONFIG, ssoenv_subprocess
 from ssoenv import cache, paths
 
 
@@ -403,3 +403,30 @@ def test_configure_updates_a_header_written_with_odd_spacing(home, run):
     text = path.read_text()
     assert text.count("sso-session") == 1
     assert "sso_start_url = https://new.awsapps.com/start" in text and "# keep" in text
+
+
+MINE = "\n[profile mine]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = ReadOnlyAccess\n"
+
+
+def test_logout_removes_role_credentials_the_catalog_never_knew(logged_in, aws_config, run):
+    with open(aws_config, "a") as fh:
+        fh.write(MINE)
+    assert run("env", "mine")[0] == 0  # fetched through a profile, never synced
+    assert list(paths.cli_cache_dir().glob("*.json"))
+    assert run("logout")[0] == 0
+    assert not list(paths.cli_cache_dir().glob("*.json"))
+    status, out, err = run("env", "mine")
+    assert status == 3 and out == ""
+
+
+def test_a_refused_token_is_forgotten_so_login_logs_in(synced, run):
+    synced.revoke_tokens()
+    for path in paths.cli_cache_dir().glob("*.json"):
+        path.unlink()
+    status, _, err = run("env", "RootAccount/ReadOnlyAccess")
+    assert status == 3 and "ssoenv login --sso-session corp" in err
+    status, out, _ = run("status", "--json")
+    assert json.loads(out)[0]["logged_in"] is False
+    status, _, err = run("login", "--device-code", "--no-browser")
+    assert status == 0 and "already logged in" not in err
+    assert run("env", "RootAccount/ReadOnlyAccess")[0] == 0

@@ -77,3 +77,14 @@ def test_builtin_picker_ctrl_c(synced):
 def test_pick_with_nothing_to_pick(aws_config, emulator, run):
     status, out, err = run("pick", "--shell", "bash")
     assert status == 1 and out == "" and "ssoenv login" in err
+
+
+def test_pick_without_a_terminal(synced):
+    import subprocess
+    import sys
+
+    # A new session has no controlling terminal: /dev/tty cannot be opened.
+    proc = subprocess.run([sys.executable, "-m", "ssoenv", "pick", "--shell", "bash"], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
+    assert proc.returncode == 2 and "needs a terminal" in proc.stderr, proc.stderr
+    assert proc.stdout == ""

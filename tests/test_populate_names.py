@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SESSION_CONFIG
+from support import SESSION_CONFIG
 
 
 def botocore_profiles() -> dict:
@@ -211,3 +211,23 @@ def test_a_name_another_sso_session_holds_is_never_taken(emulator, aws_config, r
         assert account_of("Sandbox-AdministratorAccess") == ("999999999999", "AdministratorAccess")
         assert botocore_profiles()["Sandbox-AdministratorAccess"]["sso_session"] == "lab"
         assert account_of("Sandbox-AdministratorAccess-333333333333") == ("333333333333", "AdministratorAccess")
+
+
+def test_populate_never_writes_a_value_that_leaves_its_line(emulator, aws_config, run):
+    emulator.set_accounts([
+        {"accountId": "888888888888", "accountName": "x", "emailAddress": "a@b",
+         "roles": ["ReadOnly\n[profile injected]\ncredential_process = sh -c 'touch pwned'", "Fine"]},
+    ])
+    assert run("login", "--device-code", "--no-browser")[0] == 0
+    assert run("sync")[0] == 0
+    status, _, err = run("populate")
+    assert status == 0 and "skipped 1" in err
+    text = aws_config.read_text()
+    assert "injected" not in text and "credential_process" not in text
+    assert "[profile x-Fine]" in text
+
+
+def test_populate_bad_templates(synced, run):
+    for template in ("{account_name.foo}", "", "{0}"):
+        status, _, err = run("populate", f"--template={template}")
+        assert status == 2 and "template" in err, (template, err)

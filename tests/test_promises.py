@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SESSION_CONFIG, ssoenv_subprocess
+from support import SESSION_CONFIG, ssoenv_subprocess
 from interrupt_support import PausedWrite, leftovers
 from ssoenv import cache, paths
 
@@ -319,7 +319,7 @@ EVAL_THEN_ENV = {
 
 
 def _after_eval(shell: str, statements: str, start: dict[str, str]) -> dict[str, str]:
-    from conftest import missing_tool
+    from support import missing_tool
     import shutil
 
     if not shutil.which(shell):
@@ -379,7 +379,7 @@ def test_secrets_never_reach_argv_logs_or_messages(synced, run, aws_config, tmp_
     renewal and logout."""
     import shutil
 
-    from conftest import missing_tool
+    from support import missing_tool
 
     if not shutil.which("strace"):
         missing_tool("strace")

@@ -10,14 +10,14 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import SHELLS, Tmux, World, need, write_rc  # noqa: E402
+from support import SHELLS, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
 PROMPT = r"\[0\](#|\$|>|%) *$"
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("renew-world"))
+    w = shell_sandbox(tmp_path_factory.mktemp("renew-world"))
     yield w
     w.close()
 
@@ -47,13 +47,13 @@ def test_the_prompt_renews_credentials_in_place_with_the_real_ssoenv(shell, worl
         # Five minutes from expiry, with nothing cached: the next prompt must fetch new
         # credentials from the portal and put them in this very shell.
         world.clear_cli_cache()
-        world.emu.reset_calls()
+        world.emulator.reset_calls()
         tmux.run("clear; " + SOON[shell])
         screen = tmux.run("clear; " + SHOW[shell])
         key, left = re.search(r"^key=(ASIA\w+) left=(\d+)", screen, re.M).groups()
         assert key != old_key and int(left) > 3000, screen
         assert "ssoenv:" not in screen and "cannot renew" not in screen, screen
-        assert world.emu.calls()["GetRoleCredentials"] == 1
+        assert world.emulator.calls()["GetRoleCredentials"] == 1
         tmux.wait(r"^aws:MemberAccount/ReadOnlyAccess (59m|1h00m) " + PROMPT)
     finally:
         tmux.close()

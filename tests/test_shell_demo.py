@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import SSOENV, clean_env  # noqa: E402
+from support import SSOENV, clean_env  # noqa: E402
 
 
 @pytest.fixture

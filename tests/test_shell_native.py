@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -16,9 +15,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import SHELLS, Tmux, World, write_rc  # noqa: E402
+from support import SHELLS, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
-pytestmark = [pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")]
+
+
+@pytest.fixture(autouse=True)
+def _tmux_installed():
+    need("tmux")  # a failure under CI
+
 
 HEADER = r"Enter: switch\s+Esc: cancel"
 # The prompt of a shell whose rc holds nothing but the init line (default prompts).
@@ -26,8 +30,7 @@ BARE_PROMPT = {"bash": r"[$#] *$", "zsh": r"[%#] *$", "fish": r"[>#] *$"}
 
 
 def _need(shell: str) -> None:
-    if not shutil.which(shell):
-        pytest.skip(f"{shell} is not installed")
+    need(shell)
 
 
 def bare_rc(shell: str, home: Path, before: str = "") -> list[str]:
@@ -50,7 +53,7 @@ def echo_vars(shell: str) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("native-world"))
+    w = shell_sandbox(tmp_path_factory.mktemp("native-world"))
     yield w
     w.close()
 
@@ -289,7 +292,7 @@ def hostile_world(tmp_path_factory):
     name = HOSTILE.replace("CANARY", str(canary))
     accounts = [{"accountId": "444444444401", "accountName": name, "roles": ["ReadOnlyAccess"]},
                 {"accountId": "444444444402", "accountName": "Plain", "roles": ["ReadOnlyAccess"]}]
-    w = World(root, accounts=accounts)
+    w = shell_sandbox(root, accounts=accounts)
     yield w, name, canary
     w.close()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import AWS_CLI, SSOENV, need  # noqa: E402
+from support import AWS_CLI, SSOENV, need  # noqa: E402
 
 from ssoenv import awsconfig  # noqa: E402
 from ssoenv.commands import recover  # noqa: E402

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import under_ci  # noqa: E402
-from test_shell_support import SHELLS, SSOENV, VENV_BIN, clean_env, need, rendered  # noqa: E402
+from support import under_ci  # noqa: E402
+from support import SHELLS, SSOENV, VENV_BIN, clean_env, need, rendered  # noqa: E402
 
 SOURCE = {"bash": 'eval "$(ssoenv init bash)"', "zsh": 'eval "$(ssoenv init zsh)"',
           "fish": "ssoenv init fish | source"}

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_shell_support import (  # noqa: E402
-    AWS_CLI, SHELLS, SSOENV, Tmux, World, clean_env, need, pick, write_rc,
+from support import (  # noqa: E402
+    AWS_CLI, SHELLS, SSOENV, Tmux, clean_env, need, need_module, pick, shell_sandbox, write_rc,
 )
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def _need_shell(shell: str) -> None:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    w = World(tmp_path_factory.mktemp("tmux-world"))
+    w = shell_sandbox(tmp_path_factory.mktemp("tmux-world"))
     yield w
     w.close()
 
@@ -40,10 +40,8 @@ def world(tmp_path_factory):
 def s3(world):
     """moto's S3 on loopback with one bucket; the AWS CLI reaches it with --endpoint-url."""
     need(AWS_CLI)
-    try:
-        from moto.server import ThreadedMotoServer
-    except ImportError:
-        pytest.skip("moto[server] is not installed")
+    need_module("moto.server", "moto[server]")
+    from moto.server import ThreadedMotoServer
     import boto3
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -136,7 +134,7 @@ def test_auto_relogin_with_the_aws_cli(shell, world, s3, shell_in_tmux):
 
     # The access token dies on the server; the CLI's role credentials are gone:
     # the CLI fails, the wrapper renews silently (refresh token), re-runs once.
-    world.emu.expire_tokens()
+    world.emulator.expire_tokens()
     world.clear_cli_cache()
     screen = tmux.run(f"clear; aws --endpoint-url {s3} s3 ls; echo status={_status(shell)}")
     assert "ssoenv: renewed the SSO session demo" in screen, screen
@@ -145,14 +143,14 @@ def test_auto_relogin_with_the_aws_cli(shell, world, s3, shell_in_tmux):
 
     if shell == "bash":
         # Refresh token revoked too: a login (device code, auto-approved here), then the re-run.
-        world.emu.revoke_tokens()
+        world.emulator.revoke_tokens()
         world.clear_cli_cache()
         screen = tmux.run(f"clear; aws --endpoint-url {s3} s3 ls; echo status=$?")
         assert "has expired; logging in" in screen and "ssoenv: logged in to demo" in screen, screen
         assert "ssoenv-demo-bucket" in screen and "status=0" in screen
 
     # Turned off: the CLI's own failure and status, nothing else.
-    world.emu.revoke_tokens()
+    world.emulator.revoke_tokens()
     world.clear_cli_cache()
     screen = tmux.run(f"clear; SSOENV_AUTO_LOGIN=0 aws --endpoint-url {s3} s3 ls; echo status={_status(shell)}")
     assert "status=255" in screen, screen
@@ -189,7 +187,7 @@ def hostile_world(tmp_path_factory):
     ]
     accounts = [{"accountId": f"3333333333{i:02d}", "accountName": name, "roles": ["ReadOnlyAccess"]}
                 for i, name in enumerate(names, start=1)]
-    w = World(root, accounts=accounts)
+    w = shell_sandbox(root, accounts=accounts)
     yield w, names, canary
     w.close()
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import ssoenv_subprocess
+from support import ssoenv_subprocess
 from ssoenv import paths
 
 SHELL_PRINT = {  # eval the statements, then print one variable byte for byte
@@ -36,7 +36,7 @@ def eval_in(shell: str, statements: str, var: str = "SSOENV_ACCOUNT_NAME", cwd=N
 
 def shells():
     """The shells to eval in: a missing one is skipped, and a failure under CI."""
-    from conftest import missing_tool
+    from support import missing_tool
 
     found = [s for s in ("bash", "zsh", "fish") if shutil.which(s)]
     if len(found) < 3:
@@ -434,3 +434,29 @@ def test_stale_catalog_is_refreshed_in_the_background(synced, run):
         time.sleep(0.2)
     assert catalog.load()["sessions"]["corp"]["fetched_at"] > 0
     assert synced.calls()["ListAccounts"] == 1
+
+
+def test_messages_carry_no_terminal_control_characters(emulator, aws_config, run):
+    emulator.set_accounts([{"accountId": f"{i}" * 12, "accountName": "evil\x1b[2J\nname", "emailAddress": "a@b",
+                            "roles": ["R\x1b[31mole"]} for i in (3, 4)])
+    assert run("login", "--device-code", "--no-browser")[0] == 0
+    status, out, err = run("use", "evil", "--shell", "bash")
+    assert status == 2 and out == ""
+    assert "\x1b" not in err and "evil?[2J?name" in err
+
+
+def test_exec_target_then_a_command_with_its_own_double_dash(synced):
+    proc = ssoenv_subprocess("exec", "RootAccount/ReadOnlyAccess", "sh", "-c", 'echo "$@"', "sh", "a", "--", "b")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["a", "--", "b"]
+
+
+@pytest.mark.parametrize("argv", [["list", "--sso-session", "nope"], ["pick", "--shell", "bash", "--sso-session", "nope"]])
+def test_unknown_session_is_named(synced, run, argv):
+    status, out, err = run(*argv)
+    assert status == 1 and out == "" and "no sso-session named 'nope'" in err
+
+
+def test_usage_errors_have_one_prefix(run):
+    status, _, err = run("use", "--shell", "tcsh", "x")
+    assert status == 2 and "ssoenv: use: argument --shell" in err and "ssoenv: ssoenv" not in err

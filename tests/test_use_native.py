@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ssoenv import complete, frecency, paths
 from ssoenv.catalog import Entry
 from ssoenv.shellout import quote_word_bash
+from support import need
 
 
 def entries(*keys):
@@ -33,8 +33,7 @@ E = entries(("111111111111", "RootAccount", "AdministratorAccess"),
 @pytest.mark.parametrize("shell, expected", [("bash", "unset SSOENV_ACCOUNT_ID;"), ("zsh", "unset SSOENV_ACCOUNT_ID;"),
                                              ("fish", "set -e SSOENV_ACCOUNT_ID; or true;")])
 def test_use_detects_the_shell_that_runs_it(shell, expected):
-    if not shutil.which(shell):
-        pytest.skip(f"{shell} is not installed")
+    need(shell)
     # `; true` keeps the shell as ssoenv's parent
     out = subprocess.run([shell, "-c", f"'{sys.executable}' -m ssoenv use --clear; true"],
                          capture_output=True, text=True, timeout=60)

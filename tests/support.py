@@ -1,9 +1,10 @@
-"""Helpers for the shell integration tests (test_shell_*.py); no tests here.
+"""Helpers for the tests (no tests here; tests import this module, never conftest).
 
-A `World` is a real emulator over HTTP plus a temporary HOME that is logged in
-and synced through the real `ssoenv` entry point; `Tmux` drives a real shell in a
-private tmux server. Every subprocess gets an environment built from scratch, so
-nothing of the machine (AWS_*, rc files, PATH's `aws` shim) leaks in.
+`shell_sandbox` is the shared `ssoenv.sandbox.Sandbox` (a real emulator over HTTP plus a
+temporary HOME) logged in and synced through the real `ssoenv` entry point; `Tmux` drives
+a real shell in a private tmux server. Every subprocess gets an environment built from
+scratch, so nothing of the machine (AWS_*, rc files, PATH's `aws` shim) leaks in.
+`missing_tool`/`need`: every "tool is not installed" skip goes through them.
 """
 
 from __future__ import annotations
@@ -19,20 +20,28 @@ from pathlib import Path
 
 import pytest
 
-from ssoenv.emulator import Emulator, EmulatorConfig
-from ssoenv.emulator.awsdata import write_endpoint_rulesets
+from ssoenv.emulator import EmulatorConfig
+from ssoenv.sandbox import Sandbox, session_config
 
 VENV_BIN = Path(sys.executable).parent
 SSOENV = str(VENV_BIN / "ssoenv")
 AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2; `aws` on PATH may be a v1 shim
 SHELLS = ("bash", "zsh", "fish")
 
+# The in-process tests' ~/.aws/config (conftest's `aws_config` fixture writes it).
 SESSION_CONFIG = """\
-[sso-session demo]
-sso_start_url = https://demo.awsapps.com/start
+# my own comment: keep me
+[default]
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://d-0000000000.awsapps.com/start
 sso_region = us-east-1
 sso_registration_scopes = sso:account:access
+"""
 
+# The shell sandbox's ~/.aws/config: sso-session `demo` and one profile.
+SHELL_SANDBOX_CONFIG = session_config("demo") + """
 [profile demo-member]
 sso_session = demo
 sso_account_id = 222222222222
@@ -41,10 +50,19 @@ region = us-east-1
 """
 
 
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_tool(what: str) -> None:
+    """A tool a test needs is absent: a failure under CI (CI=true runs every test), a skip elsewhere."""
+    if under_ci():
+        pytest.fail(f"{what} is not installed; CI must run every test (scripts/test installs it)", pytrace=False)
+    pytest.skip(f"{what} is not installed")
+
+
 def need(*programs: str) -> None:
     """Skip without `programs`; under CI (CI=true) their absence is a failure."""
-    from conftest import missing_tool
-
     for program in programs:
         if not shutil.which(program) and not os.path.exists(program):
             missing_tool(program)
@@ -80,34 +98,35 @@ def rendered(shell: str) -> str:
     return out.stdout
 
 
-class World:
-    """An emulator and a HOME logged in to it (sso-session `demo`) and synced."""
+def need_module(module: str, what: str) -> None:
+    """Skip unless `module` imports (`what` names the package to install); fails under CI."""
+    import importlib
 
-    def __init__(self, root: Path, accounts: list[dict] | None = None):
-        self.root = root
-        self.home = root / "home"
-        (self.home / ".aws").mkdir(parents=True, mode=0o700)
-        config = EmulatorConfig(accounts=accounts) if accounts is not None else EmulatorConfig()
-        self.emu = Emulator(config).start()
-        (self.home / ".aws" / "config").write_text(SESSION_CONFIG)
-        write_endpoint_rulesets(root / "awsdata", self.emu.url)
-        self.env = clean_env(self.home, AWS_ENDPOINT_URL_SSO_OIDC=self.emu.url,
-                             AWS_ENDPOINT_URL_SSO=self.emu.url, AWS_DATA_PATH=str(root / "awsdata"))
-        self.ssoenv("login", "--sso-session", "demo", "--device-code", "--no-browser")
-        self.ssoenv("sync")
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        missing_tool(what)
 
-    def ssoenv(self, *argv: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-        result = subprocess.run([SSOENV, *argv], capture_output=True, text=True, timeout=60,
-                                env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL)
-        if check and result.returncode != 0:
-            raise AssertionError(f"ssoenv {' '.join(argv)}: {result.returncode}\n{result.stderr}")
-        return result
 
-    def clear_cli_cache(self) -> None:
-        shutil.rmtree(self.home / ".aws" / "cli" / "cache", ignore_errors=True)
+def ssoenv_subprocess(*argv, env=None, input=None, timeout=60):
+    """The installed entry point, for what must run in its own process."""
+    return subprocess.run([sys.executable, "-m", "ssoenv", *map(str, argv)], env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout)
 
-    def close(self) -> None:
-        self.emu.stop()
+
+def shell_sandbox(root: Path, accounts: list[dict] | None = None) -> Sandbox:
+    """The shared sandbox in `root`/home (sso-session `demo`), logged in and synced through
+    the installed entry point; the caller closes it."""
+    home = root / "home"
+    config = EmulatorConfig(accounts=accounts) if accounts is not None else EmulatorConfig()
+    box = Sandbox(clean_env(home), home=home, config=config, aws_config=SHELL_SANDBOX_CONFIG, command=[SSOENV])
+    try:
+        box.ssoenv(*box.login_command(), timeout=60)
+        box.ssoenv("sync", timeout=60)
+    except BaseException:
+        box.close()
+        raise
+    return box
 
 
 # --- rc files for the tmux shells ------------------------------------------------
