@@ -57,7 +57,7 @@ def clear_changes() -> list[tuple[str, str | None]]:
 def session_state_changes() -> list[tuple[str, str | None]]:
     """SSOENV_LOGGED_OUT=1 when the active entry's sso-session has no valid token
     (after `ssoenv logout`), so the prompt says so instead of a stale time left."""
-    from ssoenv import awsconfig, creds, login, targets
+    from ssoenv import awsconfig, creds, targets, tokens
 
     current = targets.active()
     if not current:
@@ -65,10 +65,10 @@ def session_state_changes() -> list[tuple[str, str | None]]:
     config = awsconfig.load()
     entry = Entry(current[0], current[1], "", current[2], os.environ.get("SSOENV_PROFILE") or None)
     try:
-        token = login.read_token(creds.session_of(config, entry))
+        token = tokens.read_token(creds.session_of(config, entry))
     except Exception:  # the sso-session left the config: nothing to log in to
         token = None
-    logged_in = bool(token) and (login.seconds_left(token) > 0 or login.can_refresh(token))
+    logged_in = bool(token) and (tokens.seconds_left(token) > 0 or tokens.can_refresh(token))
     return [("SSOENV_LOGGED_OUT", None if logged_in else "1")]
 
 

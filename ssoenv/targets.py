@@ -109,7 +109,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     list yet (its token expired and could not be renewed silently), fetch that list,
     logging in if `interactive` allows, and resolve again; if it still cannot be
     fetched, say why (e.g. the login to run) rather than "no match"."""
-    from ssoenv import catalog, login
+    from ssoenv import catalog, terminal
     from ssoenv.errors import LoginRequired
 
     failed: dict = {}
@@ -123,7 +123,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     except SsoenvError:
         if not pending:
             raise
-    can_login = login.is_interactive() if interactive is None else interactive
+    can_login = terminal.is_interactive() if interactive is None else interactive
     # Not tried yet (a login is needed), or refused a silent renewal where a login can
     # follow now. A list whose fetch broke otherwise is not fetched twice.
     retry = {name: s for name, s in pending.items()

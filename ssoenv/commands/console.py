@@ -135,9 +135,9 @@ def login_url(endpoint: str, token: str, issuer: str, destination: str) -> str:
 def _open(url: str) -> bool:
     import webbrowser
 
-    from ssoenv import login
+    from ssoenv import terminal
 
-    if not login.browser_available():
+    if not terminal.browser_available():
         return False
     try:
         return bool(webbrowser.open(url))

@@ -71,9 +71,9 @@ def _say_unlisted(sessions) -> None:
     """One line per login whose accounts are missing from the list, with the command to run."""
     import sys
 
-    from ssoenv import login
+    from ssoenv import tokens, tokens
 
     for session in sessions:
-        state = "its SSO session has expired" if login.read_token(session) else "not logged in"
-        print(f"ssoenv: no accounts of {session.label} ({state}); run: {login.login_command(session)}",
+        state = "its SSO session has expired" if tokens.read_token(session) else "not logged in"
+        print(f"ssoenv: no accounts of {session.label} ({state}); run: {tokens.login_command(session)}",
               file=sys.stderr)

@@ -15,7 +15,7 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, cache, catalog, login, paths
+    from ssoenv import awsconfig, cache, catalog, paths, tokens
     from ssoenv.errors import SsoenvError
     from ssoenv.log import get_logger
 
@@ -27,8 +27,8 @@ def run(args) -> int:
         sessions = [catalog.choose_login(config, session=args.sso_session, profile=args.profile)]
     removed = 0
     for session in sessions:
-        token = login.read_token(session)
-        if token and login.seconds_left(token) > 0:
+        token = tokens.read_token(session)
+        if token and tokens.seconds_left(token) > 0:
             from ssoenv import identity
             try:
                 identity.logout(session.region, token["accessToken"])

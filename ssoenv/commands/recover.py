@@ -115,9 +115,9 @@ def session_for(config, argv: list[str]):
 
 def login_via_aws_cli() -> str | None:
     """The AWS CLI v2 to log in with, or None for ssoenv's own login."""
-    from ssoenv import login
+    from ssoenv import awscli
 
-    return login.relogin_aws_cli()
+    return awscli.relogin_aws_cli()
 
 
 def _say(message: str) -> None:
@@ -132,10 +132,10 @@ def renew(session, *, force: bool) -> str:
     `force`: the command was refused with this token, so a token that looks valid
     is not trusted (it may have been revoked): refresh it, or log in.
     """
-    from ssoenv import login
+    from ssoenv import login, terminal, tokens
     from ssoenv.errors import LoginRequired
 
-    before = login.read_token(session)
+    before = tokens.read_token(session)
     try:
         token = login.ensure_token(session, interactive=False, force_refresh=force)
     except LoginRequired:
@@ -143,9 +143,9 @@ def renew(session, *, force: bool) -> str:
     else:
         same = before is not None and token.get("accessToken") == before.get("accessToken")
         return "valid" if same else "renewed"
-    if not login.is_interactive():
+    if not terminal.is_interactive():
         raise LoginRequired(session.label, f"the SSO session {session.label} has expired and "
-                                           "cannot be renewed silently", login.login_command(session))
+                                           "cannot be renewed silently", tokens.login_command(session))
     aws = login_via_aws_cli()
     if not login.login_unless_renewed(session, before, via_aws_cli=aws or False):
         return "renewed"

@@ -14,12 +14,12 @@ def configure_parser(p) -> None:
 def rows(config) -> list[dict]:
     import os
 
-    from ssoenv import catalog, login
+    from ssoenv import catalog, tokens
 
     out = []
     for session in catalog.logins(config):
-        token = login.read_token(session)
-        left = login.seconds_left(token)
+        token = tokens.read_token(session)
+        left = tokens.seconds_left(token)
         out.append({
             "sso_session": None if session.legacy else session.name,
             "profile": session.name if session.legacy else None,  # legacy: the first profile of its start URL
@@ -29,7 +29,7 @@ def rows(config) -> list[dict]:
             "logged_in": left > 0,
             "expires_at": token["expiresAt"] if token else None,
             "seconds_left": int(left) if token else None,
-            "can_renew_silently": login.can_refresh(token),
+            "can_renew_silently": tokens.can_refresh(token),
             "active": catalog.login_key(session) == os.environ.get("SSOENV_SESSION"),
         })
     return out
