@@ -223,6 +223,36 @@ def child_environment(base: dict[str, str], endpoint: Endpoint, facts: list[tupl
     return env
 
 
+# --- ssoenv exec --server and ssoenv serve ----
+
+def start_for(config, entry):
+    """The first credentials (a login may run here, as for `exec`), then the endpoint."""
+    from ssoenv import creds
+
+    first = creds.get(config, entry, min_valid=REFRESH_AHEAD)
+    return Endpoint(RoleCredentials(config, entry, first)).start()
+
+
+def _prompt_facts(entry) -> list[tuple[str, str | None]]:
+    """SSOENV_* for the prompt of a shell started under the endpoint (mode "server":
+    no expiry to show, the credentials renew), and the region."""
+    from ssoenv import settings, switch
+
+    region = (entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+              or settings.get("default_region") or None)
+    facts = [(name, region) for name in switch.REGION_VARS] if region else []
+    return facts + [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
+                    ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id),
+                    ("SSOENV_ROLE", entry.role), ("SSOENV_PROFILE", None), ("SSOENV_MODE", "server"),
+                    ("SSOENV_EXPIRES", None)]
+
+
+def exec_with_endpoint(config, entry, argv: list[str]) -> int:
+    endpoint = start_for(config, entry)
+    env = child_environment(dict(os.environ), endpoint, _prompt_facts(entry))
+    return run_command(argv, env, endpoint)
+
+
 # --- running the command --------------------------------------------------------
 
 def _in_terminal_foreground() -> bool:

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from test_shell_support import AWS_CLI, SSOENV, need  # noqa: E402
 
-from ssoenv import awsconfig  # noqa: E402
+from ssoenv import awscli, awsconfig  # noqa: E402
 from ssoenv.commands import recover  # noqa: E402
 from ssoenv.emulator.awsdata import write_endpoint_rulesets  # noqa: E402
 from ssoenv.errors import SsoenvError  # noqa: E402
@@ -165,16 +165,16 @@ def test_login_via_aws_cli_auto_wants_a_v2(tmp_path, monkeypatch):
     v1, v2 = _fake_aws(tmp_path, "1.29.0"), _fake_aws(tmp_path, "2.15.0")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "auto")
     monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
-    assert recover.login_via_aws_cli() is None
+    assert awscli.relogin_aws_cli() is None
     monkeypatch.setenv("PATH", f"{v2}:/usr/bin:/bin")
-    assert recover.login_via_aws_cli() == str(v2 / "aws")
+    assert awscli.relogin_aws_cli() == str(v2 / "aws")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
-    assert recover.login_via_aws_cli() is None
+    assert awscli.relogin_aws_cli() is None
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "true")
     monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
     monkeypatch.setattr("shutil.which", lambda name, path=None: str(v1 / "aws"))
     with pytest.raises(SsoenvError, match="no AWS CLI v2"):
-        recover.login_via_aws_cli()
+        awscli.relogin_aws_cli()
 
 
 def test_login_with_a_terminal_uses_the_own_flow(logged_in, run, monkeypatch):

@@ -42,9 +42,9 @@ def run(args) -> int:
                         f"account/role: ssoenv exec -- {word} ...")
         raise
     if args.server if args.server is not None else _server_by_default():
-        from ssoenv.commands import serve
+        from ssoenv import credserver
 
-        return serve.exec_with_endpoint(config, entry, args.command_argv)
+        return credserver.exec_with_endpoint(config, entry, args.command_argv)
     credentials = creds.get(config, entry)
     region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))

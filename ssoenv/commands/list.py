@@ -71,7 +71,7 @@ def _say_unlisted(sessions) -> None:
     """One line per login whose accounts are missing from the list, with the command to run."""
     import sys
 
-    from ssoenv import tokens, tokens
+    from ssoenv import tokens
 
     for session in sessions:
         state = "its SSO session has expired" if tokens.read_token(session) else "not logged in"

@@ -21,36 +21,11 @@ from __future__ import annotations
 
 import argparse
 
-# What tools print when the SSO token has expired or is invalid (INTEROP.md).
-# The snippets grep a failed command's stderr for these (fixed strings).
-TOKEN_ERRORS = (
-    # botocore / AWS CLI v1 and v2
-    "Token has expired and refresh failed",
-    "The SSO session associated with this profile has expired",
-    "The SSO session associated with this profile is invalid",  # also the JS SDK v3
-    "Error loading SSO Token",
-    # the portal refusing the token (CLI: "(UnauthorizedException) when calling the
-    # GetRoleCredentials operation: Session token not found or invalid"; Go the same)
-    "Session token not found or invalid",
-    # Go SDK / Terraform
-    "the SSO session has expired or is invalid",
-    "refresh cached SSO token failed",
-    "cached SSO token is expired, or not present",
-    "InvalidGrantException",
-    # JS SDK v3
-    "The SSO session token associated with profile",
-)
-
-# Exported credentials (credentials mode) past their expiry: the tools never
-# mention SSO then. Matched only while the shell is switched in credentials mode.
-CREDENTIAL_ERRORS = (
-    "ExpiredToken",
-    "The security token included in the request is expired",
-)
-
 
 def configure_parser(p) -> None:
-    p.add_argument("--shell", choices=("bash", "zsh", "fish"),
+    from ssoenv.shells import SHELLS
+
+    p.add_argument("--shell", choices=SHELLS,
                    help="print statements for this shell to eval when its exported identity is stale")
     p.add_argument("--preflight", action="store_true",
                    help="the command has not run yet: renew only what has expired")
@@ -113,13 +88,6 @@ def session_for(config, argv: list[str]):
                       "give it --profile, or switch the shell first")
 
 
-def login_via_aws_cli() -> str | None:
-    """The AWS CLI v2 to log in with, or None for ssoenv's own login."""
-    from ssoenv import awscli
-
-    return awscli.relogin_aws_cli()
-
-
 def _say(message: str) -> None:
     import sys
 
@@ -132,7 +100,7 @@ def renew(session, *, force: bool) -> str:
     `force`: the command was refused with this token, so a token that looks valid
     is not trusted (it may have been revoked): refresh it, or log in.
     """
-    from ssoenv import login, terminal, tokens
+    from ssoenv import awscli, login, terminal, tokens
     from ssoenv.errors import LoginRequired
 
     before = tokens.read_token(session)
@@ -146,7 +114,7 @@ def renew(session, *, force: bool) -> str:
     if not terminal.is_interactive():
         raise LoginRequired(session.label, f"the SSO session {session.label} has expired and "
                                            "cannot be renewed silently", tokens.login_command(session))
-    aws = login_via_aws_cli()
+    aws = awscli.relogin_aws_cli()
     if not login.login_unless_renewed(session, before, via_aws_cli=aws or False):
         return "renewed"
     return "logged in"
