@@ -242,7 +242,7 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
 
     target = Path(os.path.realpath(path))
     shown = str(path) if target == Path(path) else f"{path} (a link to {target})"
-    with file_lock(paths.lock_dir() / "aws-config.lock", timeout=30):
+    with file_lock(paths.aws_config_lock_file(), timeout=30):
         if read_text(target) != old:
             raise SsoenvError(f"{path} changed while ssoenv was editing it; nothing written, run it again")
         backup = None

@@ -44,16 +44,15 @@ CREDENTIAL_ERRORS = (
 
 
 def snippet_path(shell: str) -> Path:
-    """The snippet file: ssoenv/shell/ in a wheel, shell/ in a source checkout."""
-    import ssoenv
+    """The snippet file of `shell` (see paths.snippet_files)."""
+    from ssoenv import paths
 
-    package = Path(ssoenv.__file__).resolve().parent
-    for base in (package / "shell", package.parent / "shell"):
-        candidate = base / f"ssoenv.{shell}"
+    candidates = paths.snippet_files(shell)
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
     raise SsoenvError(f"the {shell} integration is missing from this installation "
-                      f"(looked in {package / 'shell'} and {package.parent / 'shell'})",
+                      f"(looked in {candidates[0].parent} and {candidates[1].parent})",
                       hint="reinstall ssoenv")
 
 
@@ -136,7 +135,7 @@ def output_shell(requested: str | None, command: str, words: list[str] | None = 
     if sys.stdout.isatty():
         words_text = " ".join(words or ["TARGET"]) if command == "use" else ""
         shown = shell if shell in SHELLS else "bash"
-        line = (f"ssoenv init fish | source" if shown == "fish" else f'eval "$(ssoenv init {shown})"')
+        line = ("ssoenv init fish | source" if shown == "fish" else f'eval "$(ssoenv init {shown})"')
         run = (f"ssoenv {command} {words_text} | source" if shown == "fish"
                else f'eval "$(ssoenv {command} {words_text})"').replace("  ", " ").replace(" )", ")")
         raise UsageError(f"`ssoenv {command}` switches a shell only through the shell integration, "
