@@ -236,10 +236,9 @@ def start_for(config, entry):
 def _prompt_facts(entry) -> list[tuple[str, str | None]]:
     """SSOENV_* for the prompt of a shell started under the endpoint (mode "server":
     no expiry to show, the credentials renew), and the region."""
-    from ssoenv import settings, switch
+    from ssoenv import switch
 
-    region = (entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-              or settings.get("default_region") or None)
+    region = switch.region_for(entry) or switch.inherited_region()
     facts = [(name, region) for name in switch.REGION_VARS] if region else []
     return facts + [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
                     ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id),

@@ -72,6 +72,18 @@ def session_state_changes() -> list[tuple[str, str | None]]:
     return [("SSOENV_LOGGED_OUT", None if logged_in else "1")]
 
 
+def region_for(entry: Entry) -> str | None:
+    """The region a switch (`use`, `pick`) or a child (`exec`) gets: the profile's, else
+    the default_region setting. None: leave the environment's region as it is."""
+    from ssoenv import settings
+
+    return entry.region or settings.get("default_region") or None
+
+
+def inherited_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
 def child_environment(entry: Entry, creds: dict, region: str | None, expires: int) -> dict[str, str]:
     """os.environ for `ssoenv exec`: credentials mode, whatever the shell had."""
     env = dict(os.environ)
@@ -86,7 +98,7 @@ def child_environment(entry: Entry, creds: dict, region: str | None, expires: in
 def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                interactive: bool | None = None) -> str:
     """What `use` and `pick` print: switch the shell to `entry`."""
-    from ssoenv import cache, creds as creds_mod, login, settings, shellout
+    from ssoenv import cache, creds as creds_mod, login, shellout
     from ssoenv.errors import UsageError
 
     if mode == "profile" and not entry.profile:
@@ -94,7 +106,7 @@ def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                          hint="create profiles with `ssoenv populate`, or use --mode credentials")
     chosen = mode or ("profile" if entry.profile else "credentials")
     session = creds_mod.session_of(config, entry)
-    region = entry.region or settings.get("default_region") or None
+    region = region_for(entry)
     if chosen == "profile":
         token = login.ensure_token(session, interactive=interactive, min_valid=60)
         expires = cache.epoch(cache.parse_time(token["expiresAt"]))

@@ -145,9 +145,17 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
         raise
 
 
-def select(args, config, *, default_active: bool, need_name: bool = True,
+def named(args) -> dict:
+    """What a command's TARGET/--account/--role/--sso-session arguments say, as
+    keyword arguments for `select`."""
+    return {"target": getattr(args, "target", None), "account": getattr(args, "account", None),
+            "role": getattr(args, "role", None), "sso_session": getattr(args, "sso_session", None)}
+
+
+def select(config, target: str | None = None, *, account: str | None = None, role: str | None = None,
+           sso_session: str | None = None, default_active: bool, need_name: bool = True,
            interactive: bool | None = None) -> Entry:
-    """The entry a command's TARGET/--account/--role arguments name.
+    """The entry TARGET (or `account` and `role`) names, in `sso_session` if given.
 
     Without them, the shell's active entry (SSOENV_*), or the profile in
     AWS_PROFILE, when `default_active`. The catalog is read only when needed:
@@ -159,8 +167,7 @@ def select(args, config, *, default_active: bool, need_name: bool = True,
     terminal) and the target resolved again; a login needed that cannot run
     here is LoginRequired (exit 3), not "no match".
     """
-    target, account, role = getattr(args, "target", None), getattr(args, "account", None), getattr(args, "role", None)
-    session = getattr(args, "sso_session", None)
+    session = sso_session
     if target is None and not account and not role and default_active:
         current = active()
         if current and (not session or session == current[0]):

@@ -23,6 +23,6 @@ def run(args) -> int:
     from ssoenv.console import open_console
 
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True, need_name=False)
+    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
     return open_console(config, entry, federation=args.federation, destination=args.destination,
                         region=args.region, print_url=args.print_url)

@@ -32,7 +32,7 @@ def run(args) -> int:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
     try:
-        entry = targets.select(args, config, default_active=True, need_name=False)
+        entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
     except SsoenvError as exc:
         from ssoenv.errors import LoginRequired
         if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
@@ -46,7 +46,7 @@ def run(args) -> int:
 
         return credserver.exec_with_endpoint(config, entry, args.command_argv)
     credentials = creds.get(config, entry)
-    region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = switch.region_for(entry) or switch.inherited_region()
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
     from ssoenv import frecency
     frecency.record(entry.key)  # the picker offers what you use most

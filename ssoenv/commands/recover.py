@@ -31,8 +31,9 @@ def configure_parser(p) -> None:
                    help="the command has not run yet: renew only what has expired")
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command that failed (its --profile names the sso-session)")
-    p.epilog = ("The sso-session is the one of the command's --profile, else of AWS_PROFILE, "
-                "else the shell's (SSOENV_SESSION), else the only one in the AWS config. "
+    p.epilog = ("The sso-session is the one of the command's --profile, else the shell's "
+                "(SSOENV_SESSION) if it exported credentials, else of AWS_PROFILE, else the shell's, "
+                "else the only one in the AWS config. "
                 "A login (only with a terminal; else exit 3) uses `aws sso login` when the setting "
                 "login_via_aws_cli is true, or auto and an AWS CLI v2 is installed; else ssoenv's own.")
 
@@ -48,9 +49,13 @@ def profile_in_argv(argv: list[str]) -> str | None:
 
 
 def session_for(config, argv: list[str]):
-    """The SsoSession the command used, and a word on how it was found."""
+    """The SsoSession the failed command used (precedence: awsconfig.session_claims).
+
+    Stricter than choose_sessions: a claim that cannot be resolved is an error, not
+    passed over, since renewing another sso-session would not help the command."""
     import os
 
+    from ssoenv import awsconfig
     from ssoenv.errors import SsoenvError
 
     def of_profile(name: str, where: str):
@@ -60,14 +65,7 @@ def session_for(config, argv: list[str]):
             raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")
         return config.session_for_profile(name)
 
-    profile = profile_in_argv(argv)
-    if profile:
-        return of_profile(profile, "--profile")
-    env_profile = os.environ.get("AWS_PROFILE")
-    if env_profile:
-        return of_profile(env_profile, "AWS_PROFILE")
-    active = os.environ.get("SSOENV_SESSION")
-    if active:
+    def of_active(active: str):
         if active in config.sessions:
             return config.sessions[active]
         switched_profile = os.environ.get("SSOENV_PROFILE")
@@ -78,6 +76,11 @@ def session_for(config, argv: list[str]):
         if legacy:
             return legacy
         raise SsoenvError(f"the shell is switched to sso-session {active!r}, which {config.path} no longer has")
+
+    claims = awsconfig.session_claims(profile=profile_in_argv(argv))
+    if claims:
+        claim = claims[0]
+        return of_active(claim.name) if claim.kind == "active" else of_profile(claim.name, claim.where)
     if len(config.sessions) == 1:
         return next(iter(config.sessions.values()))
     if not config.sessions:
@@ -123,7 +126,6 @@ def renew(session, *, force: bool) -> str:
 def statements(config, session, shell: str) -> str:
     """What the shell must eval when it is switched to an entry of `session`."""
     import os
-    import types
 
     from ssoenv import creds, switch, targets
 
@@ -132,8 +134,7 @@ def statements(config, session, shell: str) -> str:
     mode = os.environ.get("SSOENV_MODE")
     if mode not in ("profile", "credentials"):
         return ""
-    no_target = types.SimpleNamespace(target=None, account=None, role=None, sso_session=None)
-    entry = targets.select(no_target, config, default_active=True)
+    entry = targets.select(config, default_active=True)
     if creds.session_of(config, entry) != session:
         return ""
     return switch.statements(config, entry, shell=shell, mode=mode, interactive=False)

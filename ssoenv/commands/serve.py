@@ -33,7 +33,7 @@ def run(args) -> int:
 
         shell = detect_shell()
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True, need_name=False)
+    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
     endpoint = credserver.start_for(config, entry)
     changes = list(endpoint.environment().items())
     changes += [(name, None) for name in credserver.SHADOWING_VARS]

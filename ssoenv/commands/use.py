@@ -46,7 +46,7 @@ def run(args) -> int:
             raise UsageError("nothing to renew: no account/role is active in this shell")
     elif args.target is None and not args.account and not args.role:
         raise UsageError("say which account/role: TARGET, or --account and --role (or --clear)")
-    entry = targets.select(args, config, default_active=args.renew)
+    entry = targets.select(config, **targets.named(args), default_active=args.renew)
     mode = args.mode
     if args.renew and mode is None:
         import os
