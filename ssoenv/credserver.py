@@ -24,7 +24,7 @@ import threading
 import time
 
 from ssoenv import cache
-from ssoenv.errors import SsoenvError
+from ssoenv.errors import ExitStatus, SsoenvError
 
 try:  # what hmac.compare_digest is, without importing OpenSSL (hashlib) on the exec path
     from _operator import _compare_digest as compare_digest
@@ -267,8 +267,6 @@ def _in_terminal_foreground() -> bool:
 
 def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int:
     """Run `argv` while the endpoint serves; the command's exit status (128+N if killed by signal N)."""
-    from ssoenv.errors import ExitStatus
-
     sys.stdout.flush()
     sys.stderr.flush()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # an inherited SIG_IGN would reap the child for us
@@ -280,10 +278,10 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
         raise SsoenvError(f"command not found: {argv[0]}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
         endpoint.close()
-        raise SsoenvError(f"permission denied: {argv[0]}", 126) from None
+        raise SsoenvError(f"permission denied: {argv[0]}", ExitStatus.CANNOT_EXECUTE) from None
     except OSError as exc:
         endpoint.close()
-        raise SsoenvError(f"cannot run {argv[0]}: {exc.strerror}", 126) from None
+        raise SsoenvError(f"cannot run {argv[0]}: {exc.strerror}", ExitStatus.CANNOT_EXECUTE) from None
 
     def forward(signum, _frame):
         name = signal.Signals(signum).name

@@ -8,13 +8,12 @@ unambiguous form (names may hold `/` or anything else).
 from __future__ import annotations
 
 import os
-import re
 
 from ssoenv.catalog import Entry
 from ssoenv.errors import SsoenvError, UsageError
 from ssoenv.shellout import printable
+from ssoenv.text import is_account_id
 
-ACCOUNT_ID = re.compile(r"\d{12}\Z")
 MAX_LISTED = 10
 
 
@@ -84,7 +83,7 @@ def resolve(entries: list[Entry], target: str | None = None, *, account: str | N
                 matches += [e for e in entries if _account_matches(e, acct) and e.role == rl]
         if matches:
             return _one(list(dict.fromkeys(matches)), repr(target))
-    if ACCOUNT_ID.match(target):
+    if is_account_id(target):
         return _one([e for e in entries if e.account_id == target], f"account {target}")
     exact = [e for e in entries if e.account_name == target]
     if exact:
@@ -190,7 +189,7 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
                 name = next((e.account_name for e in catalog.cached_entries(session_key)
                              if e.account_id == p.account_id), "")
             return Entry(session_key, p.account_id, name, p.role_name, p.name, p.region)
-    if not need_name and account and role and ACCOUNT_ID.match(account) and not target:
+    if not need_name and account and role and is_account_id(account) and not target:
         from ssoenv import awsconfig
         (sso,) = awsconfig.choose_sessions(config, session=session)
         profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
@@ -203,7 +202,7 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
         raise
     except SsoenvError:
         # An exact account id and role need no catalog: try the portal with them.
-        if account and role and ACCOUNT_ID.match(account):
+        if account and role and is_account_id(account):
             from ssoenv import awsconfig
             (sso,) = awsconfig.choose_sessions(config, session=session)
             return Entry(sso.name, account, "", role)

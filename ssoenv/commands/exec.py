@@ -54,22 +54,23 @@ def run(args) -> int:
     sys.stderr.flush()
     import signal
 
+    command = args.command_argv[0]
     # Python ignores SIGPIPE and SIGXFSZ, and exec keeps ignored signals: give the
     # command a shell's defaults (`ssoenv exec -- yes | head` ends quietly), and put
     # them back if the exec fails.
     python_handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGPIPE, signal.SIGXFSZ)}
     try:
         try:
-            os.execvpe(args.command_argv[0], args.command_argv, env)
+            os.execvpe(command, args.command_argv, env)
         finally:
             for sig, handler in python_handlers.items():
                 signal.signal(sig, handler)
     except FileNotFoundError:
-        raise SsoenvError(f"command not found: {args.command_argv[0]}", ExitStatus.NOT_FOUND) from None
+        raise SsoenvError(f"command not found: {command}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
-        raise SsoenvError(f"permission denied: {args.command_argv[0]}", 126) from None
+        raise SsoenvError(f"permission denied: {command}", ExitStatus.CANNOT_EXECUTE) from None
     except OSError as exc:
-        raise SsoenvError(f"cannot run {args.command_argv[0]}: {exc.strerror}", 126) from None
+        raise SsoenvError(f"cannot run {command}: {exc.strerror}", ExitStatus.CANNOT_EXECUTE) from None
     return 0  # not reached
 
 

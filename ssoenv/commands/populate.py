@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ssoenv.text import is_account_id
+
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 # The block remembers a non-default template, so a later plain `populate` names new
 # profiles the same way (and does not report every profile as "would be renamed").
@@ -22,7 +24,6 @@ TEMPLATE_LINE = "# template: "
 # come from the network: anything else could break out of its INI line (a newline
 # and `credential_process = ...`), so such an entry is skipped, not written.
 ROLE_NAME = re.compile(r"[\w+=,.@-]+\Z", re.ASCII)
-ACCOUNT_ID = re.compile(r"\d{12}\Z")
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 SAMPLE = {"account_name": "Sandbox", "account_id": "111122223333", "role_name": "ReadOnly", "sso_session": "corp"}
 LISTED = 20  # names listed per kind in a summary (--dry-run lists them all)
@@ -212,7 +213,7 @@ def run(args) -> int:
     skipped = 0
     for e in sorted(_entries(config, sessions),
                     key=lambda e: (e.sso_session, (e.account_name or "").lower(), e.account_id, e.role)):
-        if not ROLE_NAME.match(e.role) or not ACCOUNT_ID.match(e.account_id):
+        if not ROLE_NAME.match(e.role) or not is_account_id(e.account_id):
             skipped += 1
         else:
             reachable.setdefault(e.key, e)

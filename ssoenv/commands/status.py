@@ -39,7 +39,7 @@ def run(args) -> int:
     import json
     import sys
 
-    from ssoenv import awsconfig
+    from ssoenv import awsconfig, text
 
     config = awsconfig.load()
     found = rows(config)
@@ -54,7 +54,7 @@ def run(args) -> int:
         return 0
     for row in found:
         if row["logged_in"]:
-            state = f"logged in, {_human(row['seconds_left'])} left"
+            state = f"logged in, {text.duration(row['seconds_left'])} left"
         elif row["expires_at"]:
             state = "expired"
         else:
@@ -67,8 +67,3 @@ def run(args) -> int:
         mark = "*" if row["active"] else " "
         print(f"{mark} {name}: {state}; {renew} ({row['start_url']}, {row['region']})")
     return 0
-
-
-def _human(seconds: int) -> str:
-    hours, rest = divmod(max(seconds, 0), 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
