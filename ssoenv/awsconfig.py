@@ -21,7 +21,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from ssoenv import paths
-from ssoenv.errors import SsoenvError
+from ssoenv.errors import SsoenvError, UsageError
 
 DEFAULT_SCOPES = ["sso:account:access"]
 BLOCK_BEGIN = "# BEGIN ssoenv managed profiles: edits inside this block are replaced by `ssoenv populate`"
@@ -434,7 +434,6 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
     if not config.sessions:
         raise _no_sessions(config)
     names = ", ".join(sorted(config.sessions))
-    from ssoenv.errors import UsageError
     raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
 
 

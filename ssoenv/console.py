@@ -13,7 +13,11 @@ emulator.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+
+from ssoenv.errors import SsoenvError, UsageError
 
 ISSUER_FALLBACK = "https://github.com/ssoenv"
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
@@ -41,7 +45,6 @@ def destination_url(destination: str | None, region: str) -> str:
     """A console URL: as given, or the home page of a service (or of the console)."""
     from urllib.parse import quote
 
-    from ssoenv.errors import UsageError
     from ssoenv.shellout import printable
 
     console = PARTITIONS[partition(region)][1]
@@ -69,8 +72,6 @@ def shortcut_url(start_url: str, account_id: str, role: str, destination: str | 
 
 
 def federation_endpoint(region: str) -> str:
-    import os
-
     override = os.environ.get("AWS_ENDPOINT_URL_SIGNIN")
     if override:
         return override.rstrip("/") + "/federation"
@@ -83,8 +84,6 @@ def signin_token(endpoint: str, creds: dict) -> str:
     import urllib.error
     import urllib.request
     from urllib.parse import urlencode, urlsplit
-
-    from ssoenv.errors import SsoenvError
 
     session = json.dumps({"sessionId": creds["AccessKeyId"], "sessionKey": creds["SecretAccessKey"],
                           "sessionToken": creds["SessionToken"]})
@@ -134,8 +133,6 @@ def deliver(url: str, what: str, *, print_url: bool, secret: bool, stdout_allowe
     """Open `url`, or print it: on stdout only where asked (or piped) and allowed.
 
     `stdout_allowed` is False where stdout is what a shell evals (the picker's key)."""
-    import sys
-
     if print_url and stdout_allowed:
         print(url, flush=True)
         return
@@ -152,8 +149,6 @@ def deliver(url: str, what: str, *, print_url: bool, secret: bool, stdout_allowe
 def open_console(config, entry, *, federation: bool = False, destination: str | None = None,
                  region: str | None = None, print_url: bool = False, stdout_allowed: bool = True) -> int:
     """Open the console for `entry` (shortcut link, or federation sign-in)."""
-    import os
-
     from ssoenv import creds, settings
     from ssoenv.shellout import printable
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ssoenv.catalog import Entry
+from ssoenv.errors import UsageError
 
 CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
@@ -99,7 +100,6 @@ def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                interactive: bool | None = None) -> str:
     """What `use` and `pick` print: switch the shell to `entry`."""
     from ssoenv import cache, creds as creds_mod, login, shellout
-    from ssoenv.errors import UsageError
 
     if mode == "profile" and not entry.profile:
         raise UsageError(f"{entry.account_name or entry.account_id}/{entry.role} has no profile in the AWS config",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ssoenv.catalog import Entry
-from ssoenv.errors import SsoenvError, UsageError
+from ssoenv.errors import LoginRequired, SsoenvError, UsageError
 from ssoenv.shellout import printable
 from ssoenv.text import is_account_id
 
@@ -34,8 +34,6 @@ def join_words(args) -> None:
 
 
 def _describe(entry: Entry) -> str:
-    from ssoenv.shellout import printable
-
     profile = f" (profile {printable(entry.profile)})" if entry.profile else ""
     return (f"{printable(entry.account_name) or '?'} {entry.account_id} {printable(entry.role)} "
             f"[{printable(entry.sso_session)}]{profile}")
@@ -109,7 +107,6 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     logging in if `interactive` allows, and resolve again; if it still cannot be
     fetched, say why (e.g. the login to run) rather than "no match"."""
     from ssoenv import catalog, terminal
-    from ssoenv.errors import LoginRequired
 
     failed: dict = {}
     data = catalog.load_fresh(config, failed)

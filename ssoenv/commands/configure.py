@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
+
+from ssoenv.errors import UsageError
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+\Z")
@@ -42,10 +45,7 @@ def _ask(label: str, kind: str, default: str | None) -> str:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, terminal
-    from ssoenv.errors import UsageError
 
     config = awsconfig.load()
     existing = config.sessions.get(args.sso_session) if args.sso_session else None

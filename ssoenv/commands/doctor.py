@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
+from ssoenv.errors import SsoenvError
+
 
 def configure_parser(p) -> None:
     pass
 
 
 def run(args) -> int:
-    import os
     import shutil
     import stat
     import subprocess
 
     from ssoenv import awsconfig, paths, tokens
-    from ssoenv.errors import SsoenvError
 
     problems = 0
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError, UsageError
 
 
 def configure_parser(p) -> None:
@@ -22,11 +26,7 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import os
-    import sys
-
     from ssoenv import awsconfig, creds, switch, targets
-    from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
     if not args.command_argv:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
@@ -34,7 +34,6 @@ def run(args) -> int:
     try:
         entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
     except SsoenvError as exc:
-        from ssoenv.errors import LoginRequired
         if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
             from ssoenv.shellout import printable
             word = printable(args.target)

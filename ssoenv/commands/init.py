@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from ssoenv.errors import UsageError
 from ssoenv.shells import SHELLS, detect_shell, normalise, render
 
 SETTINGS_HELP = """\
@@ -42,8 +43,6 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    from ssoenv.errors import UsageError
-
     if args.shell:
         shell = normalise(args.shell)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -18,8 +20,6 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, cache, login, tokens
 
     config = awsconfig.load()

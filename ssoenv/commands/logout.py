@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+from ssoenv.errors import SsoenvError
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -13,10 +17,7 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, cache, catalog, paths, tokens
-    from ssoenv.errors import SsoenvError
     from ssoenv.log import get_logger
 
     log = get_logger(__name__)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+from ssoenv.errors import SsoenvError, UsageError
+
 
 def configure_parser(p) -> None:
     from ssoenv.shells import add_shell_arguments
@@ -22,12 +27,8 @@ def open_console(config, entry) -> int:
 
 
 def run(args) -> int:
-    import os
-    import sys
-
     from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, targets
     from ssoenv.shells import output_shell
-    from ssoenv.errors import SsoenvError, UsageError
 
     query = " ".join(args.query)
     shell = output_shell(args.shell, "pick")

@@ -13,7 +13,9 @@ when the user defines that profile outside the block.
 from __future__ import annotations
 
 import re
+import sys
 
+from ssoenv.errors import SsoenvError, UsageError
 from ssoenv.text import is_account_id
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
@@ -55,8 +57,6 @@ def _clean(name: str) -> str:
 
 def check_template(template: str, where: str = "--template") -> None:
     """Refuse a template that cannot name profiles (exit 2), before anything is read."""
-    from ssoenv.errors import UsageError
-
     fields = "fields: " + ", ".join("{%s}" % f for f in FIELDS)
     if not template.strip():
         raise UsageError(f"{where} is empty; {fields}")
@@ -151,7 +151,6 @@ def _user_profiles(old: str, path) -> set[str]:
     import configparser
 
     from ssoenv import awsconfig
-    from ssoenv.errors import SsoenvError
 
     try:
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
@@ -176,7 +175,6 @@ def _entries(config, sessions: list[str]) -> list:
     """Account x roles of the chosen sessions; fetched first, as `list` does, for a
     session that is logged in but was never synced."""
     from ssoenv import catalog
-    from ssoenv.errors import SsoenvError
 
     catalog.load_fresh(config)
     entries = [e for e in catalog.cached_entries() if e.sso_session in sessions]
@@ -187,8 +185,6 @@ def _entries(config, sessions: list[str]) -> list:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig
 
     if args.template is not None:
@@ -297,8 +293,6 @@ def run(args) -> int:
 
 
 def _print_list(title: str, items: list[str], limit: int | None) -> None:
-    import sys
-
     from ssoenv.shellout import printable
 
     shown = items if limit is None else items[:limit]
@@ -318,8 +312,6 @@ def _print_changes(changes: dict[str, list[str]], pending: dict, template: str, 
 
 
 def _print_pending_renames(renames: dict, template: str, limit: int | None) -> None:
-    import sys
-
     print(f"ssoenv: {len(renames)} existing profile(s) keep their names; the template {template!r} "
           "would rename them (add --rename to do it; scripts using the old names would break):",
           file=sys.stderr)

@@ -20,6 +20,10 @@ Messages go to stderr, one line each, never a traceback (without --debug).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from ssoenv.errors import LoginRequired, SsoenvError
 
 
 def configure_parser(p) -> None:
@@ -53,10 +57,7 @@ def session_for(config, argv: list[str]):
 
     Stricter than choose_sessions: a claim that cannot be resolved is an error, not
     passed over, since renewing another sso-session would not help the command."""
-    import os
-
     from ssoenv import awsconfig
-    from ssoenv.errors import SsoenvError
 
     def of_profile(name: str, where: str):
         if name not in config.profiles:
@@ -92,8 +93,6 @@ def session_for(config, argv: list[str]):
 
 
 def _say(message: str) -> None:
-    import sys
-
     print(message, file=sys.stderr, flush=True)
 
 
@@ -104,7 +103,6 @@ def renew(session, *, force: bool) -> str:
     is not trusted (it may have been revoked): refresh it, or log in.
     """
     from ssoenv import awscli, login, terminal, tokens
-    from ssoenv.errors import LoginRequired
 
     before = tokens.read_token(session)
     try:
@@ -125,8 +123,6 @@ def renew(session, *, force: bool) -> str:
 
 def statements(config, session, shell: str) -> str:
     """What the shell must eval when it is switched to an entry of `session`."""
-    import os
-
     from ssoenv import creds, switch, targets
 
     if not shell or not targets.active():
@@ -141,10 +137,7 @@ def statements(config, session, shell: str) -> str:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig
-    from ssoenv.errors import SsoenvError
 
     argv = list(args.command_argv or [])
     if argv[:1] == ["--"]:

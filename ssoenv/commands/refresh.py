@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+from ssoenv.errors import ExitStatus, SsoenvError
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -15,8 +19,6 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, catalog, login
 
     config = awsconfig.load()
@@ -32,10 +34,7 @@ def run(args) -> int:
 
 def _legacy(session, min_valid: int, *, quiet: bool) -> int:
     """Nothing to renew without a refresh token: report, never start a login."""
-    import sys
-
     from ssoenv import tokens
-    from ssoenv.errors import ExitStatus, SsoenvError
 
     token = tokens.read_token(session)
     why = ("it is a legacy profile (sso_start_url in the profile, no sso-session), "

@@ -8,6 +8,8 @@ them before they expire (see ssoenv/credserver.py).
 
 from __future__ import annotations
 
+import sys
+
 
 def configure_parser(p) -> None:
     from ssoenv import targets
@@ -22,7 +24,6 @@ def configure_parser(p) -> None:
 
 def run(args) -> int:
     import signal
-    import sys
 
     from ssoenv import awsconfig, credserver, shellout, targets
     from ssoenv.shellout import printable

@@ -3,6 +3,9 @@ expiry, silent renewal. The text and --json show the same rows and states."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 def configure_parser(p) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -12,8 +15,6 @@ def configure_parser(p) -> None:
 
 
 def rows(config) -> list[dict]:
-    import os
-
     from ssoenv import catalog, tokens
 
     out = []
@@ -37,7 +38,6 @@ def rows(config) -> list[dict]:
 
 def run(args) -> int:
     import json
-    import sys
 
     from ssoenv import awsconfig, text
 

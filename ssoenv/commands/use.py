@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+from ssoenv.errors import UsageError
+
 
 def configure_parser(p) -> None:
     from ssoenv import targets
@@ -21,10 +26,7 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, frecency, shellout, switch, targets
-    from ssoenv.errors import UsageError
     from ssoenv.shells import output_shell
 
     words = list(args.target or [])
@@ -49,7 +51,6 @@ def run(args) -> int:
     entry = targets.select(config, **targets.named(args), default_active=args.renew)
     mode = args.mode
     if args.renew and mode is None:
-        import os
         mode = os.environ.get("SSOENV_MODE") if os.environ.get("SSOENV_MODE") in ("profile", "credentials") else None
     out = switch.statements(config, entry, shell=shell, mode=mode,
                             interactive=False if args.renew else None)
