@@ -142,7 +142,7 @@ def _subparser(command: str):
     import argparse
     import importlib
 
-    from ssoenv.cli import COMMANDS
+    from ssoenv.subcommands import COMMANDS
 
     p = argparse.ArgumentParser(prog=f"ssoenv {command}", add_help=True)
     importlib.import_module(COMMANDS[command][0]).configure_parser(p)
@@ -167,7 +167,7 @@ def _option_candidates(command: str, expecting: str | None, current: str) -> lis
 
 def candidates(words: list[str], current: str) -> list[str]:
     """What may stand where `current` is, after `words` (without the program name)."""
-    from ssoenv.cli import COMMANDS
+    from ssoenv.subcommands import COMMANDS
 
     command, rest = None, []
     for i, word in enumerate(words):
