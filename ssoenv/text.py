@@ -12,7 +12,7 @@ ACCOUNT_ID = re.compile(r"\d{12}\Z")  # an AWS account id: exactly 12 digits
 
 
 def is_account_id(text: str | None) -> bool:
-    return bool(text) and ACCOUNT_ID.match(text) is not None
+    return ACCOUNT_ID.match(text or "") is not None
 
 
 def duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ the login flows (`login.py`) or the AWS CLI hand-off (`awscli.py`).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from ssoenv import cache, paths
 from ssoenv.awsconfig import SsoSession
@@ -85,12 +86,12 @@ def write_token(session: SsoSession, response: dict, registration: dict, *, rene
 # found there is checked against the flow, and a file is replaced or removed only while
 # it still holds what was read.
 
-def registration_args(session: SsoSession) -> tuple:
+def registration_args(session: SsoSession) -> tuple[str, str, list[str] | None, str | None]:
     return (session.start_url, session.region, list(session.scopes) or None,
             None if session.legacy else session.name)
 
 
-def registration_path(session: SsoSession, pkce: bool):
+def registration_path(session: SsoSession, pkce: bool) -> Path:
     if pkce:
         return paths.pkce_registration_cache_file(*registration_args(session), list(PKCE_GRANTS))
     return paths.registration_cache_file(*registration_args(session))
