@@ -21,7 +21,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from ssoenv import paths
-from ssoenv.errors import SsoenvError
+from ssoenv.errors import SsoenvError, UsageError
 
 DEFAULT_SCOPES = ["sso:account:access"]
 BLOCK_BEGIN = "# BEGIN ssoenv managed profiles: edits inside this block are replaced by `ssoenv populate`"
@@ -242,7 +242,7 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
 
     target = Path(os.path.realpath(path))
     shown = str(path) if target == Path(path) else f"{path} (a link to {target})"
-    with file_lock(paths.lock_dir() / "aws-config.lock", timeout=30):
+    with file_lock(paths.aws_config_lock_file(), timeout=30):
         if read_text(target) != old:
             raise SsoenvError(f"{path} changed while ssoenv was editing it; nothing written, run it again")
         backup = None
@@ -375,33 +375,65 @@ def replace_managed_block(old: str, body: str) -> str:
     return old + sep + block
 
 
+# What names the sso-session a command means, strongest first. Written once: both
+# `choose_sessions` (login, logout, refresh, targets) and `recover.session_for` (the
+# command that failed) walk this list.
+#   1. --sso-session / --profile, or the failed command's own --profile: said just now.
+#   2. SSOENV_SESSION when the shell is switched in credentials mode and the keys are
+#      exported: every botocore tool uses exported keys before AWS_PROFILE, so those
+#      keys are what the command ran with, whatever AWS_PROFILE says.
+#   3. AWS_PROFILE: the user's latest explicit choice (ssoenv unsets it on a switch
+#      to credentials, so one set later was set by hand).
+#   4. SSOENV_SESSION: what the shell is switched to.
+#   5. (the caller's fallback) the only sso-session there is.
+Claim = namedtuple("Claim", "kind name where")  # kind: "sso-session", "profile" or "active"
+
+
+def session_claims(*, session: str | None = None, profile: str | None = None) -> list[Claim]:
+    """The claims on "which sso-session", in the order above (rung 5 is the caller's)."""
+    claims = []
+    if session:
+        claims.append(Claim("sso-session", session, "--sso-session"))
+    if profile:
+        claims.append(Claim("profile", profile, "--profile"))
+    active = os.environ.get("SSOENV_SESSION")
+    keys_exported = os.environ.get("SSOENV_MODE") == "credentials" and os.environ.get("AWS_ACCESS_KEY_ID")
+    if active and keys_exported:
+        claims.append(Claim("active", active, "SSOENV_SESSION"))
+    env_profile = os.environ.get("AWS_PROFILE")
+    if env_profile:
+        claims.append(Claim("profile", env_profile, "AWS_PROFILE"))
+    if active and not keys_exported:
+        claims.append(Claim("active", active, "SSOENV_SESSION"))
+    return claims
+
+
 def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: str | None = None,
                     all_sessions: bool = False) -> list[SsoSession]:
-    """The sso-session(s) a command means.
-
-    Explicit --sso-session / --profile win; then $SSOENV_SESSION (what the shell is
-    switched to), then $AWS_PROFILE; then the only sso-session there is.
-    """
-    if session:
-        return [config.session(session)]
-    if profile:
-        return [config.session_for_profile(profile)]
+    """The sso-session(s) a command means (see `session_claims`; `all_sessions`: every
+    one, unless one is named explicitly). From the environment, only a claim that
+    names an sso-session of this config counts; the others are passed over."""
+    for claim in session_claims(session=session, profile=profile):
+        if claim.where == "--sso-session":
+            return [config.session(claim.name)]
+        if claim.where == "--profile":
+            return [config.session_for_profile(claim.name)]
+        if all_sessions:
+            break
+        if claim.kind == "active" and claim.name in config.sessions:
+            return [config.sessions[claim.name]]
+        if (claim.kind == "profile" and claim.name in config.profiles
+                and config.profiles[claim.name].is_sso):
+            return [config.session_for_profile(claim.name)]
     if all_sessions:
         if not config.sessions:
             raise _no_sessions(config)
         return list(config.sessions.values())
-    active = os.environ.get("SSOENV_SESSION")
-    if active and active in config.sessions:
-        return [config.sessions[active]]
-    env_profile = os.environ.get("AWS_PROFILE")
-    if env_profile and env_profile in config.profiles and config.profiles[env_profile].is_sso:
-        return [config.session_for_profile(env_profile)]
     if len(config.sessions) == 1:
         return list(config.sessions.values())
     if not config.sessions:
         raise _no_sessions(config)
     names = ", ".join(sorted(config.sessions))
-    from ssoenv.errors import UsageError
     raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
 
 

@@ -20,6 +20,11 @@ from pathlib import Path
 from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
 log = get_logger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

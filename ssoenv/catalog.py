@@ -182,10 +182,10 @@ def age(data: dict, session_name: str) -> float | None:
 
 def renewable(session: SsoSession) -> bool:
     """A token that works, or that a refresh token renews without a human."""
-    from ssoenv import login
+    from ssoenv import tokens
 
-    token = login.read_token(session)
-    return login.seconds_left(token) > 60 or login.can_refresh(token)
+    token = tokens.read_token(session)
+    return tokens.seconds_left(token) > 60 or tokens.can_refresh(token)
 
 
 def unlisted(config: AwsConfig, data: dict) -> list[SsoSession]:
@@ -230,11 +230,11 @@ def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
     Returns login key -> error for each list that could not be fetched
     (LoginRequired: it needs a login that cannot happen here).
     """
-    from ssoenv import login, sync
+    from ssoenv import sync, terminal
     from ssoenv.errors import SsoenvError
 
     if interactive is None:
-        interactive = login.is_interactive()
+        interactive = terminal.is_interactive()
     failed: dict[str, Exception] = {}
     for session in sessions:
         try:

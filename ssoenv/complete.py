@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import sys
 
+from ssoenv.shells import SHELLS
+
 GLOBAL_OPTIONS = ("--help", "--version", "--verbose", "--debug")
 # Options that take a value, in any subcommand: enough to step over their values
 # when finding the TARGET's place, without building a parser on every Tab (a test
@@ -140,7 +142,7 @@ def _subparser(command: str):
     import argparse
     import importlib
 
-    from ssoenv.cli import COMMANDS
+    from ssoenv.subcommands import COMMANDS
 
     p = argparse.ArgumentParser(prog=f"ssoenv {command}", add_help=True)
     importlib.import_module(COMMANDS[command][0]).configure_parser(p)
@@ -165,7 +167,7 @@ def _option_candidates(command: str, expecting: str | None, current: str) -> lis
 
 def candidates(words: list[str], current: str) -> list[str]:
     """What may stand where `current` is, after `words` (without the program name)."""
-    from ssoenv.cli import COMMANDS
+    from ssoenv.subcommands import COMMANDS
 
     command, rest = None, []
     for i, word in enumerate(words):
@@ -198,7 +200,7 @@ def candidates(words: list[str], current: str) -> list[str]:
     if command in TARGET_COMMANDS or command == "pick":
         return targets()
     if command == "init":
-        return ["bash", "zsh", "fish"]
+        return list(SHELLS)
     if command == "admin":
         positionals = [a for a in _subparser(command)._actions if not a.option_strings]
         if positionals and positionals[0].choices and taken == 0:
@@ -207,7 +209,7 @@ def candidates(words: list[str], current: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("bash", "zsh", "fish"):
+    if not argv or argv[0] not in SHELLS:
         print("usage: ssoenv __complete bash|zsh|fish ...", file=sys.stderr)
         return 2
     shell, argv = argv[0], argv[1:]

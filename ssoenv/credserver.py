@@ -24,7 +24,7 @@ import threading
 import time
 
 from ssoenv import cache
-from ssoenv.errors import SsoenvError
+from ssoenv.errors import ExitStatus, SsoenvError
 
 try:  # what hmac.compare_digest is, without importing OpenSSL (hashlib) on the exec path
     from _operator import _compare_digest as compare_digest
@@ -223,6 +223,35 @@ def child_environment(base: dict[str, str], endpoint: Endpoint, facts: list[tupl
     return env
 
 
+# --- ssoenv exec --server and ssoenv serve ----
+
+def start_for(config, entry):
+    """The first credentials (a login may run here, as for `exec`), then the endpoint."""
+    from ssoenv import creds
+
+    first = creds.get(config, entry, min_valid=REFRESH_AHEAD)
+    return Endpoint(RoleCredentials(config, entry, first)).start()
+
+
+def _prompt_facts(entry) -> list[tuple[str, str | None]]:
+    """SSOENV_* for the prompt of a shell started under the endpoint (mode "server":
+    no expiry to show, the credentials renew), and the region."""
+    from ssoenv import switch
+
+    region = switch.region_for(entry) or switch.inherited_region()
+    facts = [(name, region) for name in switch.REGION_VARS] if region else []
+    return facts + [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
+                    ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id),
+                    ("SSOENV_ROLE", entry.role), ("SSOENV_PROFILE", None), ("SSOENV_MODE", "server"),
+                    ("SSOENV_EXPIRES", None)]
+
+
+def exec_with_endpoint(config, entry, argv: list[str]) -> int:
+    endpoint = start_for(config, entry)
+    env = child_environment(dict(os.environ), endpoint, _prompt_facts(entry))
+    return run_command(argv, env, endpoint)
+
+
 # --- running the command --------------------------------------------------------
 
 def _in_terminal_foreground() -> bool:
@@ -238,8 +267,6 @@ def _in_terminal_foreground() -> bool:
 
 def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int:
     """Run `argv` while the endpoint serves; the command's exit status (128+N if killed by signal N)."""
-    from ssoenv.errors import ExitStatus
-
     sys.stdout.flush()
     sys.stderr.flush()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # an inherited SIG_IGN would reap the child for us
@@ -251,10 +278,10 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
         raise SsoenvError(f"command not found: {argv[0]}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
         endpoint.close()
-        raise SsoenvError(f"permission denied: {argv[0]}", 126) from None
+        raise SsoenvError(f"permission denied: {argv[0]}", ExitStatus.CANNOT_EXECUTE) from None
     except OSError as exc:
         endpoint.close()
-        raise SsoenvError(f"cannot run {argv[0]}: {exc.strerror}", 126) from None
+        raise SsoenvError(f"cannot run {argv[0]}: {exc.strerror}", ExitStatus.CANNOT_EXECUTE) from None
 
     def forward(signum, _frame):
         name = signal.Signals(signum).name

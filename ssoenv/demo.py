@@ -114,7 +114,7 @@ class Demo:
 
     def _write_ssoenv_command(self, path: Path) -> None:
         """`ssoenv` in the demo shell is this very installation, whatever PATH says."""
-        from ssoenv.commands.init import executable_argv
+        from ssoenv.shells import executable_argv
 
         argv = executable_argv()
         if len(argv) == 1:
@@ -133,7 +133,7 @@ class Demo:
 
     def shell_command(self, shell: str, shell_path: str) -> list[str]:
         """Write the rc file of `shell` into the demo HOME; the argv that starts it."""
-        from ssoenv.commands.init import executable_argv
+        from ssoenv.shells import executable_argv
 
         assert self.home is not None
         init = shellout.quote_argv(executable_argv() + ["init", shell], shell)
@@ -214,7 +214,7 @@ def _wait(proc: subprocess.Popen) -> int:
 
 
 def choose_shell(requested: str | None) -> str:
-    from ssoenv.commands.init import SHELLS, detect_shell, normalise
+    from ssoenv.shells import SHELLS, detect_shell, normalise
 
     if requested:
         shell = normalise(requested)
@@ -224,7 +224,7 @@ def choose_shell(requested: str | None) -> str:
     shell = detect_shell()
     if shell in SHELLS:
         return shell
-    for fallback in ("bash", "zsh", "fish"):
+    for fallback in SHELLS:
         if shutil.which(fallback):
             if shell:
                 print(f"ssoenv demo: {shell} is not supported; using {fallback}", file=sys.stderr)

@@ -10,6 +10,7 @@ class ExitStatus(enum.IntEnum):
     ERROR = 1
     USAGE = 2
     LOGIN_REQUIRED = 3  # a login is needed but cannot happen here (no terminal)
+    CANNOT_EXECUTE = 126  # `exec` of a command that cannot run (permissions, format), like a shell
     NOT_FOUND = 127  # `exec` of a command that does not exist, like a shell
     INTERRUPTED = 130
 

@@ -1,10 +1,7 @@
-"""Logging in and staying logged in.
+"""Logging in and staying logged in: the device-code and PKCE flows (with the
+callback server), ssoenv's client registrations, and the renewal policy.
 
-Token files and the device-code client registration are the AWS CLI v2's (same
-names, fields and time format), so one login serves ssoenv, the AWS CLI v2 and every
-SDK; ssoenv's PKCE registration has a name of its own (see "client registrations").
-Other tools write those files without our lock: ssoenv replaces or removes one only
-while it still holds what ssoenv read, and uses a token another tool renewed.
+The files live in `tokens.py` (storage); `awscli.py` hands a login to `aws sso login`.
 
 The renewal policy (`ensure_token`): a token with time left is used as is; near
 expiry, a refresh token renews it silently; otherwise a login runs if a human is
@@ -16,154 +13,34 @@ race, one CreateToken (or one browser flow) happens and the others use its resul
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 import time
 
-from ssoenv import cache, paths, settings
+from ssoenv import awscli, cache, paths, settings, terminal, tokens
 from ssoenv.awsconfig import SsoSession
-from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError
+from ssoenv.errors import LoginRequired, SsoenvError
 from ssoenv.log import get_logger
 
 log = get_logger(__name__)
 
 REFRESH_WINDOW = 15 * 60  # renew when fewer seconds than this remain (botocore's advisory window)
-REGISTRATION_MARGIN = 15 * 60  # reuse a client registration while more than this remains
 CLIENT_NAME = "ssoenv"
 PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"
-PKCE_GRANTS = ("authorization_code", "refresh_token")
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # identity.OIDC_GRANT_DEVICE, without botocore
 
 
-# --- the token file ------------------------------------------------------------------
-
-def read_token(session: SsoSession) -> dict | None:
-    data = cache.read_json(paths.token_cache_file(session.cache_key))
-    if not isinstance(data, dict) or not isinstance(data.get("accessToken"), str) or not data["accessToken"]:
-        return None
-    if cache.parse_time(data.get("expiresAt", "")) is None:
-        return None
-    return data
-
-
-def seconds_left(token: dict | None) -> float:
-    if not token:
-        return float("-inf")
-    expires = cache.parse_time(token.get("expiresAt", ""))
-    return (expires - cache.now()).total_seconds() if expires else float("-inf")
-
-
-def can_refresh(token: dict | None) -> bool:
-    if not token or not token.get("refreshToken") or not token.get("clientId") or not token.get("clientSecret"):
-        return False
-    reg_expires = cache.parse_time(token.get("registrationExpiresAt", ""))
-    return reg_expires is not None and reg_expires > cache.now()
-
-
-def same_token(a: dict | None, b: dict | None) -> bool:
-    return (a or {}).get("accessToken") == (b or {}).get("accessToken")
-
-
-def _write_token(session: SsoSession, response: dict, registration: dict, *, renewing: dict | None = None) -> dict:
-    """Write the token a login or a renewal brought. `renewing`: the token it renews;
-    if the file no longer holds that one, another tool (which does not take our lock)
-    wrote a newer one meanwhile: keep theirs, and use ours in this process only."""
-    expires = cache.now() + dt.timedelta(seconds=int(response.get("expiresIn", 3600)))
-    token = {
-        "startUrl": session.start_url,
-        "region": session.region,
-        "accessToken": response["accessToken"],
-        "expiresAt": cache.format_time(expires),
-        "clientId": registration["clientId"],
-        "clientSecret": registration["clientSecret"],
-        "registrationExpiresAt": registration["expiresAt"],
-    }
-    if response.get("refreshToken"):
-        token["refreshToken"] = response["refreshToken"]
-    if renewing is not None and not same_token(read_token(session), renewing):
-        log.info("another tool renewed the token of %s meanwhile; keeping its file", session.label)
-        return token
-    cache.atomic_write_json(paths.token_cache_file(session.cache_key), token)
-    return token
-
-
-# --- client registrations -------------------------------------------------------------
-#
-# One registration serves one flow (INTEROP.md). The shared slot, the file every AWS CLI
-# v2 reads, only ever gets a device-code registration from ssoenv: every CLI version can
-# use one, while a CLI before 2.22 fails with an authorization-code one. ssoenv's PKCE
-# registration has a file of its own. Other tools write the shared slot too, so what is
-# found there is checked against the flow, and a file is replaced or removed only while
-# it still holds what was read.
-
-def _registration_args(session: SsoSession) -> tuple:
-    return (session.start_url, session.region, list(session.scopes) or None,
-            None if session.legacy else session.name)
-
-
-def _registration_path(session: SsoSession, pkce: bool):
-    if pkce:
-        return paths.pkce_registration_cache_file(*_registration_args(session), list(PKCE_GRANTS))
-    return paths.registration_cache_file(*_registration_args(session))
-
-
-def fits_flow(registration: dict, *, pkce: bool) -> bool:
-    """PKCE needs the authorization_code grant; the device flow any registration that
-    is not restricted to other grants (the AWS CLI v2 registers without grantTypes)."""
-    grants = registration.get("grantTypes") or []
-    if not isinstance(grants, list):
-        return False
-    return "authorization_code" in grants if pkce else (not grants or DEVICE_GRANT in grants)
-
-
-def _reusable(data, pkce: bool) -> bool:
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k]
-                                             for k in ("clientId", "clientSecret")):
-        return False
-    expires = cache.parse_time(data.get("expiresAt", ""))
-    return (expires is not None and (expires - cache.now()).total_seconds() > REGISTRATION_MARGIN
-            and fits_flow(data, pkce=pkce))
-
-
-def _unchanged(path, seen) -> bool:
-    """Whether `path` still holds what was read as `seen` (None: missing or unreadable).
-
-    Other tools do not take ssoenv's lock: comparing just before a replace or a removal
-    shrinks the window in which their write could be lost to that instant."""
-    return cache.read_json(path) == seen
-
-
-def _release_shared_slot(session: SsoSession) -> None:
-    """Take a registration no device flow can use out of the shared slot.
-
-    A CLI before 2.22 would reuse it and fail (UnauthorizedClientException); a newer one
-    registers again when the slot is empty. A usable authorization-code registration
-    found there becomes ssoenv's own PKCE one (when it has none) instead of being wasted."""
-    shared = _registration_path(session, pkce=False)
-    data = cache.read_json(shared)
-    if not isinstance(data, dict) or fits_flow(data, pkce=False):
-        return
-    own = _registration_path(session, pkce=True)
-    if _reusable(data, pkce=True) and not _reusable(cache.read_json(own), pkce=True):
-        cache.atomic_write_json(own, data)
-    if _unchanged(shared, data):
-        cache.remove(shared)
-        log.info("moved an authorization-code client registration out of the AWS CLI's slot for %s",
-                 session.label)
-
+# --- client registrations (the files: tokens.py) ---------------------------------------
 
 def _registration(session: SsoSession, pkce: bool, *, refused: dict | None = None) -> tuple[dict, bool]:
     """A client registration that fits the flow, and whether it came from the cache.
 
     `refused`: a cached registration the service no longer knows (InvalidClientException);
     it is replaced by a new one, unless another tool already did."""
-    _release_shared_slot(session)
-    path = _registration_path(session, pkce)
+    tokens.release_shared_slot(session)
+    path = tokens.registration_path(session, pkce)
     cached = cache.read_json(path)
-    if _reusable(cached, pkce) and (refused is None or cached.get("clientId") != refused.get("clientId")):
+    if tokens.reusable(cached, pkce) and (refused is None or cached.get("clientId") != refused.get("clientId")):
         return cached, True
     registration = _register(session, pkce)
-    if _unchanged(path, cached):
+    if tokens.unchanged(path, cached):
         cache.atomic_write_json(path, registration)
     else:  # another tool registered meanwhile: keep its file, use ours for this login
         log.info("client registration of %s changed meanwhile; not replacing it", session.label)
@@ -176,7 +53,7 @@ def _register(session: SsoSession, pkce: bool) -> dict:
     scopes = list(session.scopes) or None
     if pkce:
         response = identity.register_client(session.region, client_name=CLIENT_NAME, scopes=scopes,
-                                            grant_types=list(PKCE_GRANTS), redirect_uris=[PKCE_REDIRECT],
+                                            grant_types=list(tokens.PKCE_GRANTS), redirect_uris=[PKCE_REDIRECT],
                                             issuer_url=session.start_url)
     else:
         response = identity.register_client(session.region, client_name=CLIENT_NAME, scopes=scopes)
@@ -184,24 +61,11 @@ def _register(session: SsoSession, pkce: bool) -> dict:
     registration = {"clientId": response["clientId"], "clientSecret": response["clientSecret"],
                     "expiresAt": cache.format_time(expires), "scopes": scopes or []}
     if pkce:
-        registration["grantTypes"] = list(PKCE_GRANTS)
+        registration["grantTypes"] = list(tokens.PKCE_GRANTS)
     return registration
 
 
 # --- flows ----------------------------------------------------------------------------
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def browser_available() -> bool:
-    """Whether opening a browser can work here (not over SSH without a display)."""
-    if os.environ.get("BROWSER"):
-        return True
-    if sys.platform == "darwin" or sys.platform.startswith("win"):
-        return not os.environ.get("SSH_CONNECTION")
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
 
 def _open_browser(url: str) -> bool:
     import webbrowser
@@ -219,7 +83,7 @@ def device_code_flow(session: SsoSession, registration: dict, *, open_browser: b
     auth = identity.start_device_authorization(session.region, registration["clientId"],
                                                registration["clientSecret"], session.start_url)
     url = auth.get("verificationUriComplete") or auth["verificationUri"]
-    _say(f"ssoenv: to log in to {session.label}, open\n\n    {url}\n\n"
+    terminal.say(f"ssoenv: to log in to {session.label}, open\n\n    {url}\n\n"
          f"and check that it shows the code {auth['userCode']}. Waiting for approval...")
     if open_browser:
         _open_browser(url)
@@ -332,7 +196,7 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
         url = f"{identity.oidc_endpoint(session.region)}/authorize?{query}"
         if not _open_browser(url):
             raise BrowserNotOpened()
-        _say(f"ssoenv: to log in to {session.label}, approve in the browser that opened; if none did, open\n\n"
+        terminal.say(f"ssoenv: to log in to {session.label}, approve in the browser that opened; if none did, open\n\n"
              f"    {url}\n\non this machine. Waiting for approval...")
         deadline = time.monotonic() + timeout
         while True:
@@ -357,82 +221,26 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
                                  code=params["code"], redirectUri=redirect_uri, codeVerifier=verifier)
 
 
-def find_aws_cli_v2() -> str | None:
-    """The `aws` on PATH if it is the AWS CLI v2 (a v1 has no `sso login`)."""
-    import shutil
-    import subprocess
-
-    aws = shutil.which("aws")
-    if not aws:
-        return None
-    try:
-        out = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    text = (out.stdout or "") + (out.stderr or "")
-    return aws if out.returncode == 0 and text.startswith("aws-cli/2.") else None
-
-
-def relogin_aws_cli() -> str | None:
-    """The AWS CLI v2 the automatic re-login uses, or None for ssoenv's own login.
-
-    login_via_aws_cli: true (must be there), false, or auto (when one is installed).
-    """
-    if settings.get("login_via_aws_cli").strip().lower() == "auto":
-        return find_aws_cli_v2()
-    if not settings.get_bool("login_via_aws_cli"):
-        return None
-    found = find_aws_cli_v2()
-    if not found:
-        raise SsoenvError("login_via_aws_cli is set but no AWS CLI v2 is on PATH")
-    return found
-
-
-def aws_cli_login(session: SsoSession, aws: str | None = None) -> None:
-    """Delegate to `aws sso login` (the AWS CLI v2 writes the same cache)."""
-    import subprocess
-
-    aws = aws or find_aws_cli_v2()
-    if not aws:
-        raise SsoenvError("no AWS CLI v2 on PATH (`aws --version` must say aws-cli/2); "
-                          "install it or log in without --via-aws-cli")
-    # A CLI before 2.22 reuses whatever registration sits in its slot, without checking the flow.
-    _release_shared_slot(session)
-    argv = [aws, "sso", "login"] + (["--profile", session.name] if session.legacy
-                                    else ["--sso-session", session.name])
-    if not browser_available():
-        argv.append("--no-browser")
-    # Our stdout may be what a shell evals: the CLI's chatter goes to stderr.
-    try:
-        stderr_fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
-        stderr_fd = 2
-    status = subprocess.call(argv, stdout=stderr_fd)
-    if status != 0:
-        raise SsoenvError(f"`aws sso login` failed with exit status {status}")
-
-
 def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool, via_aws_cli: bool | str) -> dict:
     """`via_aws_cli`: True (find the AWS CLI v2), a path to it, or False (ssoenv's own flow)."""
     if via_aws_cli:
-        aws_cli_login(session, via_aws_cli if isinstance(via_aws_cli, str) else None)
-        token = read_token(session)
+        awscli.aws_cli_login(session, via_aws_cli if isinstance(via_aws_cli, str) else None)
+        token = tokens.read_token(session)
         if not token:
             raise SsoenvError("`aws sso login` finished but left no token in the cache")
         return token
     # PKCE needs a browser on this machine; legacy profiles never used it.
-    if not device_code and not session.legacy and open_browser and browser_available():
+    if not device_code and not session.legacy and open_browser and terminal.browser_available():
         try:
             return _own_login(session, pkce=True, open_browser=True)
         except BrowserNotOpened:
             # Its redirect comes back to this machine only: no use printing the URL.
-            if not is_interactive():
+            if not terminal.is_interactive():
                 raise LoginRequired(session.label, f"could not open a browser to log in to {session.label}",
-                                    login_command(session) + " --device-code") from None
-            _say("ssoenv: could not open a browser; logging in with a device code instead")
+                                    tokens.login_command(session) + " --device-code") from None
+            terminal.say("ssoenv: could not open a browser; logging in with a device code instead")
             open_browser = False
-    return _own_login(session, pkce=False, open_browser=open_browser and browser_available())
+    return _own_login(session, pkce=False, open_browser=open_browser and terminal.browser_available())
 
 
 def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> dict:
@@ -447,11 +255,11 @@ def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> dict:
     except identity.ApiError as exc:
         if exc.code != "InvalidClientException" or not cached:
             raise
-        _say(f"ssoenv: IAM Identity Center no longer knows the cached client registration of "
+        terminal.say(f"ssoenv: IAM Identity Center no longer knows the cached client registration of "
              f"{session.label}; registering a new one")
         registration, cached = _registration(session, pkce, refused=registration)
         response = _run_flow(session, registration, pkce=pkce, cached=cached, open_browser=open_browser)
-    return _write_token(session, response, registration)
+    return tokens.write_token(session, response, registration)
 
 
 def _run_flow(session: SsoSession, registration: dict, *, pkce: bool, cached: bool, open_browser: bool) -> dict:
@@ -480,11 +288,11 @@ def login_unless_renewed(session: SsoSession, seen: dict | None, *, via_aws_cli:
     True if this call logged in, False if it found someone else's fresh token.
     """
     with cache.file_lock(paths.session_lock_file(session.cache_key)):
-        fresh = read_token(session)
-        if (fresh and seconds_left(fresh) > 60
+        fresh = tokens.read_token(session)
+        if (fresh and tokens.seconds_left(fresh) > 60
                 and fresh.get("accessToken") != (seen or {}).get("accessToken")):
             return False
-        _say(f"ssoenv: the SSO session {session.label} has expired; logging in"
+        terminal.say(f"ssoenv: the SSO session {session.label} has expired; logging in"
              + (" with `aws sso login`" if via_aws_cli else ""))
         _login_locked(session, device_code=False, open_browser=True, via_aws_cli=via_aws_cli)
         return True
@@ -508,42 +316,35 @@ def _refresh_locked(session: SsoSession, token: dict) -> dict | None:
     if not response.get("refreshToken"):
         response = dict(response, refreshToken=token["refreshToken"])
     log.info("renewed the SSO token of %s", session.label)
-    return _write_token(session, response, registration, renewing=token)
-
-
-def is_interactive() -> bool:
-    try:
-        return sys.stdin.isatty() and sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return tokens.write_token(session, response, registration, renewing=token)
 
 
 def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_valid: float = REFRESH_WINDOW,
                  force_refresh: bool = False) -> dict:
     """A token with at least `min_valid` seconds left, renewing or logging in as needed."""
-    token = read_token(session)
-    if not force_refresh and seconds_left(token) > min_valid:
+    token = tokens.read_token(session)
+    if not force_refresh and tokens.seconds_left(token) > min_valid:
         return token
     with cache.file_lock(paths.session_lock_file(session.cache_key)):
-        fresh = read_token(session)
+        fresh = tokens.read_token(session)
         # Someone else renewed while we waited for the lock: use theirs.
-        if fresh and (seconds_left(fresh) > min_valid and
+        if fresh and (tokens.seconds_left(fresh) > min_valid and
                       (not force_refresh or fresh.get("accessToken") != (token or {}).get("accessToken"))):
             return fresh
         token = fresh
-        if can_refresh(token):
+        if tokens.can_refresh(token):
             renewed = _refresh_locked(session, token)
             if renewed:
                 return renewed
             # Refused: another tool (the AWS CLI, botocore, ...) may have renewed it a
             # moment ago with the same refresh token, which the service then rotated.
-            theirs = read_token(session)
-            if theirs and not same_token(theirs, token) and seconds_left(theirs) > 60:
+            theirs = tokens.read_token(session)
+            if theirs and not tokens.same_token(theirs, token) and tokens.seconds_left(theirs) > 60:
                 log.info("another tool renewed the token of %s; using it", session.label)
                 return theirs
-        if not force_refresh and seconds_left(token) > 60:
+        if not force_refresh and tokens.seconds_left(token) > 60:
             return token  # renewal failed but it still works for a while
-        if force_refresh and token and same_token(read_token(session), token):
+        if force_refresh and token and tokens.same_token(tokens.read_token(session), token):
             # The service refused this token and it cannot be renewed: forget it, so
             # `status` stops calling it valid and `ssoenv login` does not skip the login.
             # Only while the file still holds it: never another tool's newer token.
@@ -551,17 +352,9 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
         reason = (f"the SSO session {session.label} has expired" if token
                   else f"not logged in to {session.label}")
         if interactive is None:
-            interactive = is_interactive()
+            interactive = terminal.is_interactive()
         if not interactive:
-            raise LoginRequired(session.label, reason, login_command(session))
-        _say(f"ssoenv: {reason}; logging in.")
+            raise LoginRequired(session.label, reason, tokens.login_command(session))
+        terminal.say(f"ssoenv: {reason}; logging in.")
         return _login_locked(session, device_code=False, open_browser=True,
                              via_aws_cli=settings.aws_cli_login_always())
-
-
-def login_command(session: SsoSession) -> str:
-    import shlex
-
-    if session.legacy:
-        return f"ssoenv login --profile {shlex.quote(session.name)}"
-    return f"ssoenv login --sso-session {shlex.quote(session.name)}"

@@ -1,6 +1,7 @@
 """Every file location ssoenv reads or writes. Nothing else computes a path.
 
-Honours AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE and the XDG base directories.
+Honours AWS_CONFIG_FILE and the XDG base directories (ssoenv never reads or writes
+the shared credentials file).
 The AWS CLI v2 / botocore caches live under ~/.aws whatever the environment says,
 so ours must too for one login to serve every tool.
 """
@@ -23,10 +24,6 @@ def _env_path(var: str, default: Path) -> Path:
 
 def aws_config_file() -> Path:
     return _env_path("AWS_CONFIG_FILE", aws_config_file_in(home()))
-
-
-def aws_credentials_file() -> Path:
-    return _env_path("AWS_SHARED_CREDENTIALS_FILE", aws_credentials_file_in(home()))
 
 
 # --- a given HOME's default layout (what ssoenv.sandbox lays out for the demo, tests, benchmarks)
@@ -102,6 +99,30 @@ def lock_dir() -> Path:
 
 def session_lock_file(session_key: str) -> Path:
     return lock_dir() / (_sha1(session_key) + ".lock")
+
+
+def aws_config_lock_file() -> Path:
+    """Held while ssoenv edits ~/.aws/config (backup, then atomic replace)."""
+    return lock_dir() / "aws-config.lock"
+
+
+def catalog_lock_file() -> Path:
+    """Held while a sync writes the account list cache."""
+    return lock_dir() / "catalog.lock"
+
+
+def background_sync_stamp_file() -> Path:
+    """When the last background sync started (its mtime), so one runs at a time."""
+    return lock_dir() / "background-sync.stamp"
+
+
+def snippet_files(shell: str) -> list[Path]:
+    """Where the `ssoenv init` snippet of `shell` may be: ssoenv/shell/ in a wheel,
+    shell/ beside the package in a source checkout (first found wins)."""
+    import ssoenv
+
+    package = Path(ssoenv.__file__).resolve().parent
+    return [base / f"ssoenv.{shell}" for base in (package / "shell", package.parent / "shell")]
 
 
 def _sha1(text: str) -> str:

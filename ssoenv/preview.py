@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from ssoenv import cache, paths
+from ssoenv import cache, paths, text
 from ssoenv.shellout import printable
 
 
@@ -42,9 +42,7 @@ def _left(expires_at) -> str:
     seconds = int((when - cache.now()).total_seconds())
     if seconds <= 0:
         return "expired"
-    if seconds < 3600:
-        return f"{seconds // 60}m left"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m left"
+    return f"{text.duration(seconds)} left"
 
 
 def describe(doc: dict, index: int) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import re
 
-SHELLS = ("bash", "zsh", "fish")
-EXPORT_FORMATS = ("env", "env-no-export", "fish", "powershell", "windows-cmd", "process", "json")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

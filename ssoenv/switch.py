@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ssoenv.catalog import Entry
+from ssoenv.errors import UsageError
 
 CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
@@ -57,7 +58,7 @@ def clear_changes() -> list[tuple[str, str | None]]:
 def session_state_changes() -> list[tuple[str, str | None]]:
     """SSOENV_LOGGED_OUT=1 when the active entry's sso-session has no valid token
     (after `ssoenv logout`), so the prompt says so instead of a stale time left."""
-    from ssoenv import awsconfig, creds, login, targets
+    from ssoenv import awsconfig, creds, targets, tokens
 
     current = targets.active()
     if not current:
@@ -65,11 +66,23 @@ def session_state_changes() -> list[tuple[str, str | None]]:
     config = awsconfig.load()
     entry = Entry(current[0], current[1], "", current[2], os.environ.get("SSOENV_PROFILE") or None)
     try:
-        token = login.read_token(creds.session_of(config, entry))
+        token = tokens.read_token(creds.session_of(config, entry))
     except Exception:  # the sso-session left the config: nothing to log in to
         token = None
-    logged_in = bool(token) and (login.seconds_left(token) > 0 or login.can_refresh(token))
+    logged_in = bool(token) and (tokens.seconds_left(token) > 0 or tokens.can_refresh(token))
     return [("SSOENV_LOGGED_OUT", None if logged_in else "1")]
+
+
+def region_for(entry: Entry) -> str | None:
+    """The region a switch (`use`, `pick`) or a child (`exec`) gets: the profile's, else
+    the default_region setting. None: leave the environment's region as it is."""
+    from ssoenv import settings
+
+    return entry.region or settings.get("default_region") or None
+
+
+def inherited_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
 def child_environment(entry: Entry, creds: dict, region: str | None, expires: int) -> dict[str, str]:
@@ -86,15 +99,14 @@ def child_environment(entry: Entry, creds: dict, region: str | None, expires: in
 def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                interactive: bool | None = None) -> str:
     """What `use` and `pick` print: switch the shell to `entry`."""
-    from ssoenv import cache, creds as creds_mod, login, settings, shellout
-    from ssoenv.errors import UsageError
+    from ssoenv import cache, creds as creds_mod, login, shellout
 
     if mode == "profile" and not entry.profile:
         raise UsageError(f"{entry.account_name or entry.account_id}/{entry.role} has no profile in the AWS config",
                          hint="create profiles with `ssoenv populate`, or use --mode credentials")
     chosen = mode or ("profile" if entry.profile else "credentials")
     session = creds_mod.session_of(config, entry)
-    region = entry.region or settings.get("default_region") or None
+    region = region_for(entry)
     if chosen == "profile":
         token = login.ensure_token(session, interactive=interactive, min_valid=60)
         expires = cache.epoch(cache.parse_time(token["expiresAt"]))

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from ssoenv import cache, catalog, login, paths, settings
+from ssoenv import cache, catalog, login, paths, settings, tokens
 from ssoenv.awsconfig import AwsConfig, SsoSession
 from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
@@ -132,5 +132,5 @@ def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
         raise SsoenvError(f"no sso-session in {config.path}", hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")
     from ssoenv.errors import ExitStatus
     names = ", ".join(s.label for s in everything)
-    commands = " or ".join(login.login_command(s) for s in everything)
+    commands = " or ".join(tokens.login_command(s) for s in everything)
     raise SsoenvError(f"not logged in to {names}; run: {commands}", ExitStatus.LOGIN_REQUIRED)

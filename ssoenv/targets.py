@@ -8,13 +8,12 @@ unambiguous form (names may hold `/` or anything else).
 from __future__ import annotations
 
 import os
-import re
 
 from ssoenv.catalog import Entry
-from ssoenv.errors import SsoenvError, UsageError
+from ssoenv.errors import LoginRequired, SsoenvError, UsageError
 from ssoenv.shellout import printable
+from ssoenv.text import is_account_id
 
-ACCOUNT_ID = re.compile(r"\d{12}\Z")
 MAX_LISTED = 10
 
 
@@ -35,8 +34,6 @@ def join_words(args) -> None:
 
 
 def _describe(entry: Entry) -> str:
-    from ssoenv.shellout import printable
-
     profile = f" (profile {printable(entry.profile)})" if entry.profile else ""
     return (f"{printable(entry.account_name) or '?'} {entry.account_id} {printable(entry.role)} "
             f"[{printable(entry.sso_session)}]{profile}")
@@ -84,7 +81,7 @@ def resolve(entries: list[Entry], target: str | None = None, *, account: str | N
                 matches += [e for e in entries if _account_matches(e, acct) and e.role == rl]
         if matches:
             return _one(list(dict.fromkeys(matches)), repr(target))
-    if ACCOUNT_ID.match(target):
+    if is_account_id(target):
         return _one([e for e in entries if e.account_id == target], f"account {target}")
     exact = [e for e in entries if e.account_name == target]
     if exact:
@@ -109,8 +106,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     list yet (its token expired and could not be renewed silently), fetch that list,
     logging in if `interactive` allows, and resolve again; if it still cannot be
     fetched, say why (e.g. the login to run) rather than "no match"."""
-    from ssoenv import catalog, login
-    from ssoenv.errors import LoginRequired
+    from ssoenv import catalog, terminal
 
     failed: dict = {}
     data = catalog.load_fresh(config, failed)
@@ -123,7 +119,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     except SsoenvError:
         if not pending:
             raise
-    can_login = login.is_interactive() if interactive is None else interactive
+    can_login = terminal.is_interactive() if interactive is None else interactive
     # Not tried yet (a login is needed), or refused a silent renewal where a login can
     # follow now. A list whose fetch broke otherwise is not fetched twice.
     retry = {name: s for name, s in pending.items()
@@ -145,9 +141,17 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
         raise
 
 
-def select(args, config, *, default_active: bool, need_name: bool = True,
+def named(args) -> dict:
+    """What a command's TARGET/--account/--role/--sso-session arguments say, as
+    keyword arguments for `select`."""
+    return {"target": getattr(args, "target", None), "account": getattr(args, "account", None),
+            "role": getattr(args, "role", None), "sso_session": getattr(args, "sso_session", None)}
+
+
+def select(config, target: str | None = None, *, account: str | None = None, role: str | None = None,
+           sso_session: str | None = None, default_active: bool, need_name: bool = True,
            interactive: bool | None = None) -> Entry:
-    """The entry a command's TARGET/--account/--role arguments name.
+    """The entry TARGET (or `account` and `role`) names, in `sso_session` if given.
 
     Without them, the shell's active entry (SSOENV_*), or the profile in
     AWS_PROFILE, when `default_active`. The catalog is read only when needed:
@@ -159,8 +163,7 @@ def select(args, config, *, default_active: bool, need_name: bool = True,
     terminal) and the target resolved again; a login needed that cannot run
     here is LoginRequired (exit 3), not "no match".
     """
-    target, account, role = getattr(args, "target", None), getattr(args, "account", None), getattr(args, "role", None)
-    session = getattr(args, "sso_session", None)
+    session = sso_session
     if target is None and not account and not role and default_active:
         current = active()
         if current and (not session or session == current[0]):
@@ -183,7 +186,7 @@ def select(args, config, *, default_active: bool, need_name: bool = True,
                 name = next((e.account_name for e in catalog.cached_entries(session_key)
                              if e.account_id == p.account_id), "")
             return Entry(session_key, p.account_id, name, p.role_name, p.name, p.region)
-    if not need_name and account and role and ACCOUNT_ID.match(account) and not target:
+    if not need_name and account and role and is_account_id(account) and not target:
         from ssoenv import awsconfig
         (sso,) = awsconfig.choose_sessions(config, session=session)
         profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
@@ -196,7 +199,7 @@ def select(args, config, *, default_active: bool, need_name: bool = True,
         raise
     except SsoenvError:
         # An exact account id and role need no catalog: try the portal with them.
-        if account and role and ACCOUNT_ID.match(account):
+        if account and role and is_account_id(account):
             from ssoenv import awsconfig
             (sso,) = awsconfig.choose_sessions(config, session=session)
             return Entry(sso.name, account, "", role)

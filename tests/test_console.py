@@ -16,7 +16,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import ssoenv_subprocess  # noqa: E402
-from ssoenv.commands import console
+
+from ssoenv import console
 
 START = "https://d-0000000000.awsapps.com/start"
 

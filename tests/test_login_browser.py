@@ -61,9 +61,9 @@ def test_no_browser_and_no_terminal_fails_at_once(emulator, aws_config, run, tmp
 
 def test_no_browser_with_a_terminal_falls_back_to_the_device_code(emulator, aws_config, run, tmp_path,
                                                                   monkeypatch):
-    from ssoenv import login
+    from ssoenv import terminal
 
-    monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setattr(terminal, "is_interactive", lambda: True)
     broken = tmp_path / "no-browser"
     broken.write_text("#!/bin/sh\nexit 1\n")
     broken.chmod(0o755)

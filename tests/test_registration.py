@@ -127,13 +127,13 @@ def test_relogin_through_aws_sso_login_clears_a_pkce_registration_first(emulator
     (["authorization_code", "refresh_token"], False), (["refresh_token"], False), ("authorization_code", False),
 ])
 def test_which_registrations_the_device_flow_can_use(grants, fits):
-    from ssoenv import login
+    from ssoenv import tokens
 
     registration = {"clientId": "c", "clientSecret": "s"}
     if grants is not None:
         registration["grantTypes"] = grants
-    assert login.fits_flow(registration, pkce=False) is fits
-    assert login.fits_flow(registration, pkce=True) is (isinstance(grants, list) and "authorization_code" in grants)
+    assert tokens.fits_flow(registration, pkce=False) is fits
+    assert tokens.fits_flow(registration, pkce=True) is (isinstance(grants, list) and "authorization_code" in grants)
 
 
 def test_a_registration_written_meanwhile_by_another_tool_is_kept(emulator, aws_config, run):
@@ -209,9 +209,9 @@ def test_a_replacement_written_meanwhile_by_another_tool_is_kept(logged_in, run)
 def test_automatic_relogin_recovers_from_a_forgotten_registration(logged_in, run, monkeypatch):
     """The shell's re-login: the refresh is refused (InvalidClientException), and so is
     the cached registration; one new registration, and the command runs again."""
-    from ssoenv import login
+    from ssoenv import terminal
 
-    monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setattr(terminal, "is_interactive", lambda: True)
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
     logged_in.forget_clients()
     logged_in.expire_tokens()

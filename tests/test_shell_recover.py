@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from support import AWS_CLI, SSOENV, need  # noqa: E402
 
-from ssoenv import awsconfig  # noqa: E402
+from ssoenv import awscli, awsconfig  # noqa: E402
 from ssoenv.commands import recover  # noqa: E402
 from ssoenv.emulator.awsdata import write_endpoint_rulesets  # noqa: E402
 from ssoenv.errors import SsoenvError  # noqa: E402
@@ -165,22 +165,22 @@ def test_login_via_aws_cli_auto_wants_a_v2(tmp_path, monkeypatch):
     v1, v2 = _fake_aws(tmp_path, "1.29.0"), _fake_aws(tmp_path, "2.15.0")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "auto")
     monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
-    assert recover.login_via_aws_cli() is None
+    assert awscli.relogin_aws_cli() is None
     monkeypatch.setenv("PATH", f"{v2}:/usr/bin:/bin")
-    assert recover.login_via_aws_cli() == str(v2 / "aws")
+    assert awscli.relogin_aws_cli() == str(v2 / "aws")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
-    assert recover.login_via_aws_cli() is None
+    assert awscli.relogin_aws_cli() is None
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "true")
     monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
     monkeypatch.setattr("shutil.which", lambda name, path=None: str(v1 / "aws"))
     with pytest.raises(SsoenvError, match="no AWS CLI v2"):
-        recover.login_via_aws_cli()
+        awscli.relogin_aws_cli()
 
 
 def test_login_with_a_terminal_uses_the_own_flow(logged_in, run, monkeypatch):
-    from ssoenv import login
+    from ssoenv import terminal
 
-    monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setattr(terminal, "is_interactive", lambda: True)
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
     logged_in.revoke_tokens()
     status, out, err = run("recover", "--", "aws", "s3", "ls")
@@ -191,19 +191,19 @@ def test_login_with_a_terminal_uses_the_own_flow(logged_in, run, monkeypatch):
 
 def test_login_with_a_terminal_via_the_aws_cli_v2(logged_in, run, monkeypatch, tmp_path):
     need(AWS_CLI)
-    from ssoenv import login
+    from ssoenv import terminal, tokens
 
     write_endpoint_rulesets(tmp_path / "awsdata", logged_in.url)
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "awsdata"))
     monkeypatch.setenv("PATH", f"{os.path.dirname(AWS_CLI)}:/bin")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "auto")
-    monkeypatch.setattr(login, "is_interactive", lambda: True)
+    monkeypatch.setattr(terminal, "is_interactive", lambda: True)
     logged_in.revoke_tokens()
     status, out, err = run("recover", "--", "aws", "s3", "ls")
     assert status == 0, err
     assert "logging in with `aws sso login`" in err
     assert out == ""
-    assert login.seconds_left(login.read_token(awsconfig.load().session("corp"))) > 3000
+    assert tokens.seconds_left(tokens.read_token(awsconfig.load().session("corp"))) > 3000
 
 
 def test_a_burst_of_failures_makes_one_login(logged_in, home, tmp_path):

@@ -81,7 +81,7 @@ def test_init_detects_the_running_shell(shell, env):
 def test_init_finds_the_snippets_in_an_installed_layout(tmp_path, monkeypatch):
     """In a wheel the snippets are ssoenv/shell/ssoenv.<sh> next to the package."""
     import ssoenv
-    from ssoenv.commands import init
+    from ssoenv import shells as init
 
     fake_pkg = tmp_path / "site" / "ssoenv"
     (fake_pkg / "shell").mkdir(parents=True)

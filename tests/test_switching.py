@@ -166,7 +166,7 @@ def test_use_clear(run):
 def test_use_needs_a_shell_it_can_tell(run, monkeypatch):
     # --shell is optional (detected: tests/test_use_native.py); when detection finds
     # no known shell, a usage error that names --shell
-    monkeypatch.setattr("ssoenv.commands.init.detect_shell", lambda: "tcsh")
+    monkeypatch.setattr("ssoenv.shells.detect_shell", lambda: "tcsh")
     status, out, err = run("use", "x")
     assert status == 2 and out == "" and "--shell" in err
 

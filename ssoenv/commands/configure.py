@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
+
+from ssoenv.errors import UsageError
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+\Z")
@@ -42,16 +45,13 @@ def _ask(label: str, kind: str, default: str | None) -> str:
 
 
 def run(args) -> int:
-    import sys
-
-    from ssoenv import awsconfig, login
-    from ssoenv.errors import UsageError
+    from ssoenv import awsconfig, terminal
 
     config = awsconfig.load()
     existing = config.sessions.get(args.sso_session) if args.sso_session else None
     values = {"name": args.sso_session, "url": args.start_url, "region": args.region}
     missing = [k for k, v in values.items() if not v and not (existing and k != "name")]
-    if missing and login.is_interactive():
+    if missing and terminal.is_interactive():
         labels = {"name": "SSO session name", "url": "SSO start URL", "region": "SSO region"}
         defaults = {"name": None, "url": existing.start_url if existing else None,
                     "region": existing.region if existing else None}

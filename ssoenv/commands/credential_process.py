@@ -23,6 +23,6 @@ def run(args) -> int:
     if args.target is None and not args.account and not args.role:
         raise UsageError("credential-process needs a TARGET or --account and --role")
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=False, interactive=False)
+    entry = targets.select(config, **targets.named(args), default_active=False, interactive=False)
     sys.stdout.write(render(config, entry, "process", interactive=False))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ssoenv.errors import UsageError
+
 
 def configure_parser(p) -> None:
     p.add_argument("--shell", metavar="SHELL", help="bash, zsh or fish (default: the shell this runs in)")
@@ -19,7 +21,6 @@ def configure_parser(p) -> None:
 
 def run(args) -> int:
     from ssoenv import demo
-    from ssoenv.errors import UsageError
 
     if args.accounts < 0:
         raise UsageError("--accounts must not be negative")

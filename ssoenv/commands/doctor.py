@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
+from ssoenv.errors import SsoenvError
+
 
 def configure_parser(p) -> None:
     pass
 
 
 def run(args) -> int:
-    import os
     import shutil
     import stat
     import subprocess
 
-    from ssoenv import awsconfig, login, paths
-    from ssoenv.errors import SsoenvError
+    from ssoenv import awsconfig, paths, tokens
 
     problems = 0
 
@@ -31,15 +33,15 @@ def run(args) -> int:
         report(False, exc.message, exc.hint or "")
         return 1
     for session in config.sessions.values():
-        token = login.read_token(session)
-        left = login.seconds_left(token)
+        token = tokens.read_token(session)
+        left = tokens.seconds_left(token)
         if left > 0:
             report(True, f"{session.name}: logged in, {int(left // 60)} min left"
-                   + ("; renews silently" if login.can_refresh(token) else ""))
+                   + ("; renews silently" if tokens.can_refresh(token) else ""))
         else:
-            report(login.can_refresh(token), f"{session.name}: "
-                   + ("expired, renews silently" if login.can_refresh(token) else "not logged in"),
-                   login.login_command(session))
+            report(tokens.can_refresh(token), f"{session.name}: "
+                   + ("expired, renews silently" if tokens.can_refresh(token) else "not logged in"),
+                   tokens.login_command(session))
         if "sso:account:access" not in session.scopes:
             report(False, f"{session.name}: no sso_registration_scopes, so no silent renewal",
                    f"ssoenv configure --sso-session {session.name} --scopes sso:account:access")

@@ -36,6 +36,6 @@ def run(args) -> int:
     from ssoenv import awsconfig, targets
 
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True)
+    entry = targets.select(config, **targets.named(args), default_active=True)
     sys.stdout.write(render(config, entry, args.format, interactive=None))
     return 0

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError, UsageError
 
 
 def configure_parser(p) -> None:
@@ -22,19 +26,14 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import os
-    import sys
-
     from ssoenv import awsconfig, creds, switch, targets
-    from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
     if not args.command_argv:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
     try:
-        entry = targets.select(args, config, default_active=True, need_name=False)
+        entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
     except SsoenvError as exc:
-        from ssoenv.errors import LoginRequired
         if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
             from ssoenv.shellout import printable
             word = printable(args.target)
@@ -42,11 +41,11 @@ def run(args) -> int:
                         f"account/role: ssoenv exec -- {word} ...")
         raise
     if args.server if args.server is not None else _server_by_default():
-        from ssoenv.commands import serve
+        from ssoenv import credserver
 
-        return serve.exec_with_endpoint(config, entry, args.command_argv)
+        return credserver.exec_with_endpoint(config, entry, args.command_argv)
     credentials = creds.get(config, entry)
-    region = entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = switch.region_for(entry) or switch.inherited_region()
     env = switch.child_environment(entry, credentials, region, creds.expiry_epoch(credentials))
     from ssoenv import frecency
     frecency.record(entry.key)  # the picker offers what you use most
@@ -54,22 +53,23 @@ def run(args) -> int:
     sys.stderr.flush()
     import signal
 
+    command = args.command_argv[0]
     # Python ignores SIGPIPE and SIGXFSZ, and exec keeps ignored signals: give the
     # command a shell's defaults (`ssoenv exec -- yes | head` ends quietly), and put
     # them back if the exec fails.
     python_handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in (signal.SIGPIPE, signal.SIGXFSZ)}
     try:
         try:
-            os.execvpe(args.command_argv[0], args.command_argv, env)
+            os.execvpe(command, args.command_argv, env)
         finally:
             for sig, handler in python_handlers.items():
                 signal.signal(sig, handler)
     except FileNotFoundError:
-        raise SsoenvError(f"command not found: {args.command_argv[0]}", ExitStatus.NOT_FOUND) from None
+        raise SsoenvError(f"command not found: {command}", ExitStatus.NOT_FOUND) from None
     except PermissionError:
-        raise SsoenvError(f"permission denied: {args.command_argv[0]}", 126) from None
+        raise SsoenvError(f"permission denied: {command}", ExitStatus.CANNOT_EXECUTE) from None
     except OSError as exc:
-        raise SsoenvError(f"cannot run {args.command_argv[0]}: {exc.strerror}", 126) from None
+        raise SsoenvError(f"cannot run {command}: {exc.strerror}", ExitStatus.CANNOT_EXECUTE) from None
     return 0  # not reached
 
 

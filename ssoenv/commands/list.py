@@ -58,10 +58,9 @@ def run(args) -> int:
         rows.append((mark, _printable(e.account_name), e.account_id, _printable(e.role),
                      _printable(e.profile or "-"), _printable(e.sso_session)))
     if tty:
-        widths = [max(len(r[i]) for r in rows) for i in range(6)]
-        width = os.get_terminal_size().columns if tty else 0
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        sys.stdout.write("\n".join(line[:width] for line in lines) + "\n")
+        from ssoenv import text
+
+        sys.stdout.write(text.table(rows, width=os.get_terminal_size().columns))
     else:
         sys.stdout.write("".join("\t".join(r[1:]) + "\n" for r in rows))
     return 0
@@ -71,9 +70,9 @@ def _say_unlisted(sessions) -> None:
     """One line per login whose accounts are missing from the list, with the command to run."""
     import sys
 
-    from ssoenv import login
+    from ssoenv import tokens
 
     for session in sessions:
-        state = "its SSO session has expired" if login.read_token(session) else "not logged in"
-        print(f"ssoenv: no accounts of {session.label} ({state}); run: {login.login_command(session)}",
+        state = "its SSO session has expired" if tokens.read_token(session) else "not logged in"
+        print(f"ssoenv: no accounts of {session.label} ({state}); run: {tokens.login_command(session)}",
               file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -18,21 +20,19 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from ssoenv import awsconfig, cache, login
+    from ssoenv import awsconfig, cache, login, tokens
 
     config = awsconfig.load()
     for session in awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile,
                                              all_sessions=args.all):
-        token = login.read_token(session)
-        if not args.force and login.seconds_left(token) > login.REFRESH_WINDOW:
+        token = tokens.read_token(session)
+        if not args.force and tokens.seconds_left(token) > login.REFRESH_WINDOW:
             print(f"ssoenv: already logged in to {session.label} "
                   f"(until {token['expiresAt']}); use --force to log in again", file=sys.stderr)
             continue
         token = login.login(session, device_code=args.device_code or args.no_browser,
                             open_browser=not args.no_browser, via_aws_cli=args.via_aws_cli)
-        renew = "renews silently" if login.can_refresh(token) else "no silent renewal"
+        renew = "renews silently" if tokens.can_refresh(token) else "no silent renewal"
         expires = cache.parse_time(token["expiresAt"])
         print(f"ssoenv: logged in to {session.label} until "
               f"{expires.astimezone().strftime('%Y-%m-%d %H:%M %Z')} ({renew})", file=sys.stderr)

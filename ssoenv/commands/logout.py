@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+from ssoenv.errors import SsoenvError
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -13,10 +17,7 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from ssoenv import awsconfig, cache, catalog, login, paths
-    from ssoenv.errors import SsoenvError
+    from ssoenv import awsconfig, cache, catalog, paths, tokens
     from ssoenv.log import get_logger
 
     log = get_logger(__name__)
@@ -27,8 +28,8 @@ def run(args) -> int:
         sessions = [catalog.choose_login(config, session=args.sso_session, profile=args.profile)]
     removed = 0
     for session in sessions:
-        token = login.read_token(session)
-        if token and login.seconds_left(token) > 0:
+        token = tokens.read_token(session)
+        if token and tokens.seconds_left(token) > 0:
             from ssoenv import identity
             try:
                 identity.logout(session.region, token["accessToken"])

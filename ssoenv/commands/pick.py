@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
+from ssoenv.errors import SsoenvError, UsageError
+
 
 def configure_parser(p) -> None:
-    from ssoenv.commands.use import add_shell_arguments
+    from ssoenv.shells import add_shell_arguments
 
     p.add_argument("query", nargs="*", default=[], help="start the picker with this query")
     add_shell_arguments(p)
@@ -16,22 +21,17 @@ def open_console(config, entry) -> int:
 
     Nothing on stdout (the shell evals it): a URL that cannot be opened goes to stderr.
     """
-    from ssoenv.commands import console
+    from ssoenv import console
 
     return console.open_console(config, entry, stdout_allowed=False)
 
 
 def run(args) -> int:
-    import os
-    import sys
-
     from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, targets
-    from ssoenv.commands.use import output_shell
-    from ssoenv.errors import SsoenvError, UsageError
+    from ssoenv.shells import output_shell
 
-    args._words = list(args.query)
     query = " ".join(args.query)
-    shell = output_shell(args, "pick")
+    shell = output_shell(args.shell, "pick")
     config = awsconfig.load()
     if args.sso_session:
         config.session(args.sso_session)

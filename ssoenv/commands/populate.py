@@ -13,6 +13,10 @@ when the user defines that profile outside the block.
 from __future__ import annotations
 
 import re
+import sys
+
+from ssoenv.errors import SsoenvError, UsageError
+from ssoenv.text import is_account_id
 
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 # The block remembers a non-default template, so a later plain `populate` names new
@@ -22,7 +26,6 @@ TEMPLATE_LINE = "# template: "
 # come from the network: anything else could break out of its INI line (a newline
 # and `credential_process = ...`), so such an entry is skipped, not written.
 ROLE_NAME = re.compile(r"[\w+=,.@-]+\Z", re.ASCII)
-ACCOUNT_ID = re.compile(r"\d{12}\Z")
 FIELDS = ("account_name", "account_id", "role_name", "sso_session")
 SAMPLE = {"account_name": "Sandbox", "account_id": "111122223333", "role_name": "ReadOnly", "sso_session": "corp"}
 LISTED = 20  # names listed per kind in a summary (--dry-run lists them all)
@@ -54,8 +57,6 @@ def _clean(name: str) -> str:
 
 def check_template(template: str, where: str = "--template") -> None:
     """Refuse a template that cannot name profiles (exit 2), before anything is read."""
-    from ssoenv.errors import UsageError
-
     fields = "fields: " + ", ".join("{%s}" % f for f in FIELDS)
     if not template.strip():
         raise UsageError(f"{where} is empty; {fields}")
@@ -150,7 +151,6 @@ def _user_profiles(old: str, path) -> set[str]:
     import configparser
 
     from ssoenv import awsconfig
-    from ssoenv.errors import SsoenvError
 
     try:
         parser = configparser.RawConfigParser(strict=False, interpolation=None)
@@ -175,7 +175,6 @@ def _entries(config, sessions: list[str]) -> list:
     """Account x roles of the chosen sessions; fetched first, as `list` does, for a
     session that is logged in but was never synced."""
     from ssoenv import catalog
-    from ssoenv.errors import SsoenvError
 
     catalog.load_fresh(config)
     entries = [e for e in catalog.cached_entries() if e.sso_session in sessions]
@@ -186,8 +185,6 @@ def _entries(config, sessions: list[str]) -> list:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig
 
     if args.template is not None:
@@ -212,7 +209,7 @@ def run(args) -> int:
     skipped = 0
     for e in sorted(_entries(config, sessions),
                     key=lambda e: (e.sso_session, (e.account_name or "").lower(), e.account_id, e.role)):
-        if not ROLE_NAME.match(e.role) or not ACCOUNT_ID.match(e.account_id):
+        if not ROLE_NAME.match(e.role) or not is_account_id(e.account_id):
             skipped += 1
         else:
             reachable.setdefault(e.key, e)
@@ -296,8 +293,6 @@ def run(args) -> int:
 
 
 def _print_list(title: str, items: list[str], limit: int | None) -> None:
-    import sys
-
     from ssoenv.shellout import printable
 
     shown = items if limit is None else items[:limit]
@@ -317,8 +312,6 @@ def _print_changes(changes: dict[str, list[str]], pending: dict, template: str, 
 
 
 def _print_pending_renames(renames: dict, template: str, limit: int | None) -> None:
-    import sys
-
     print(f"ssoenv: {len(renames)} existing profile(s) keep their names; the template {template!r} "
           "would rename them (add --rename to do it; scripts using the old names would break):",
           file=sys.stderr)

@@ -20,44 +20,24 @@ Messages go to stderr, one line each, never a traceback (without --debug).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
-# What tools print when the SSO token has expired or is invalid (INTEROP.md).
-# The snippets grep a failed command's stderr for these (fixed strings).
-TOKEN_ERRORS = (
-    # botocore / AWS CLI v1 and v2
-    "Token has expired and refresh failed",
-    "The SSO session associated with this profile has expired",
-    "The SSO session associated with this profile is invalid",  # also the JS SDK v3
-    "Error loading SSO Token",
-    # the portal refusing the token (CLI: "(UnauthorizedException) when calling the
-    # GetRoleCredentials operation: Session token not found or invalid"; Go the same)
-    "Session token not found or invalid",
-    # Go SDK / Terraform
-    "the SSO session has expired or is invalid",
-    "refresh cached SSO token failed",
-    "cached SSO token is expired, or not present",
-    "InvalidGrantException",
-    # JS SDK v3
-    "The SSO session token associated with profile",
-)
-
-# Exported credentials (credentials mode) past their expiry: the tools never
-# mention SSO then. Matched only while the shell is switched in credentials mode.
-CREDENTIAL_ERRORS = (
-    "ExpiredToken",
-    "The security token included in the request is expired",
-)
+from ssoenv.errors import LoginRequired, SsoenvError
 
 
 def configure_parser(p) -> None:
-    p.add_argument("--shell", choices=("bash", "zsh", "fish"),
+    from ssoenv.shells import SHELLS
+
+    p.add_argument("--shell", choices=SHELLS,
                    help="print statements for this shell to eval when its exported identity is stale")
     p.add_argument("--preflight", action="store_true",
                    help="the command has not run yet: renew only what has expired")
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command that failed (its --profile names the sso-session)")
-    p.epilog = ("The sso-session is the one of the command's --profile, else of AWS_PROFILE, "
-                "else the shell's (SSOENV_SESSION), else the only one in the AWS config. "
+    p.epilog = ("The sso-session is the one of the command's --profile, else the shell's "
+                "(SSOENV_SESSION) if it exported credentials, else of AWS_PROFILE, else the shell's, "
+                "else the only one in the AWS config. "
                 "A login (only with a terminal; else exit 3) uses `aws sso login` when the setting "
                 "login_via_aws_cli is true, or auto and an AWS CLI v2 is installed; else ssoenv's own.")
 
@@ -73,10 +53,11 @@ def profile_in_argv(argv: list[str]) -> str | None:
 
 
 def session_for(config, argv: list[str]):
-    """The SsoSession the command used, and a word on how it was found."""
-    import os
+    """The SsoSession the failed command used (precedence: awsconfig.session_claims).
 
-    from ssoenv.errors import SsoenvError
+    Stricter than choose_sessions: a claim that cannot be resolved is an error, not
+    passed over, since renewing another sso-session would not help the command."""
+    from ssoenv import awsconfig
 
     def of_profile(name: str, where: str):
         if name not in config.profiles:
@@ -85,14 +66,7 @@ def session_for(config, argv: list[str]):
             raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")
         return config.session_for_profile(name)
 
-    profile = profile_in_argv(argv)
-    if profile:
-        return of_profile(profile, "--profile")
-    env_profile = os.environ.get("AWS_PROFILE")
-    if env_profile:
-        return of_profile(env_profile, "AWS_PROFILE")
-    active = os.environ.get("SSOENV_SESSION")
-    if active:
+    def of_active(active: str):
         if active in config.sessions:
             return config.sessions[active]
         switched_profile = os.environ.get("SSOENV_PROFILE")
@@ -103,6 +77,11 @@ def session_for(config, argv: list[str]):
         if legacy:
             return legacy
         raise SsoenvError(f"the shell is switched to sso-session {active!r}, which {config.path} no longer has")
+
+    claims = awsconfig.session_claims(profile=profile_in_argv(argv))
+    if claims:
+        claim = claims[0]
+        return of_active(claim.name) if claim.kind == "active" else of_profile(claim.name, claim.where)
     if len(config.sessions) == 1:
         return next(iter(config.sessions.values()))
     if not config.sessions:
@@ -113,16 +92,7 @@ def session_for(config, argv: list[str]):
                       "give it --profile, or switch the shell first")
 
 
-def login_via_aws_cli() -> str | None:
-    """The AWS CLI v2 to log in with, or None for ssoenv's own login."""
-    from ssoenv import login
-
-    return login.relogin_aws_cli()
-
-
 def _say(message: str) -> None:
-    import sys
-
     print(message, file=sys.stderr, flush=True)
 
 
@@ -132,10 +102,9 @@ def renew(session, *, force: bool) -> str:
     `force`: the command was refused with this token, so a token that looks valid
     is not trusted (it may have been revoked): refresh it, or log in.
     """
-    from ssoenv import login
-    from ssoenv.errors import LoginRequired
+    from ssoenv import awscli, login, terminal, tokens
 
-    before = login.read_token(session)
+    before = tokens.read_token(session)
     try:
         token = login.ensure_token(session, interactive=False, force_refresh=force)
     except LoginRequired:
@@ -143,10 +112,10 @@ def renew(session, *, force: bool) -> str:
     else:
         same = before is not None and token.get("accessToken") == before.get("accessToken")
         return "valid" if same else "renewed"
-    if not login.is_interactive():
+    if not terminal.is_interactive():
         raise LoginRequired(session.label, f"the SSO session {session.label} has expired and "
-                                           "cannot be renewed silently", login.login_command(session))
-    aws = login_via_aws_cli()
+                                           "cannot be renewed silently", tokens.login_command(session))
+    aws = awscli.relogin_aws_cli()
     if not login.login_unless_renewed(session, before, via_aws_cli=aws or False):
         return "renewed"
     return "logged in"
@@ -154,9 +123,6 @@ def renew(session, *, force: bool) -> str:
 
 def statements(config, session, shell: str) -> str:
     """What the shell must eval when it is switched to an entry of `session`."""
-    import os
-    import types
-
     from ssoenv import creds, switch, targets
 
     if not shell or not targets.active():
@@ -164,18 +130,14 @@ def statements(config, session, shell: str) -> str:
     mode = os.environ.get("SSOENV_MODE")
     if mode not in ("profile", "credentials"):
         return ""
-    no_target = types.SimpleNamespace(target=None, account=None, role=None, sso_session=None)
-    entry = targets.select(no_target, config, default_active=True)
+    entry = targets.select(config, default_active=True)
     if creds.session_of(config, entry) != session:
         return ""
     return switch.statements(config, entry, shell=shell, mode=mode, interactive=False)
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig
-    from ssoenv.errors import SsoenvError
 
     argv = list(args.command_argv or [])
     if argv[:1] == ["--"]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+from ssoenv.errors import ExitStatus, SsoenvError
+
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
@@ -15,8 +19,6 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, catalog, login
 
     config = awsconfig.load()
@@ -32,25 +34,22 @@ def run(args) -> int:
 
 def _legacy(session, min_valid: int, *, quiet: bool) -> int:
     """Nothing to renew without a refresh token: report, never start a login."""
-    import sys
+    from ssoenv import tokens
 
-    from ssoenv import login
-    from ssoenv.errors import ExitStatus, SsoenvError
-
-    token = login.read_token(session)
+    token = tokens.read_token(session)
     why = ("it is a legacy profile (sso_start_url in the profile, no sso-session), "
            "and a legacy login has no refresh token")
     hint = "an [sso-session] renews silently: `ssoenv configure`, then `sso_session = NAME` in the profile"
-    if login.seconds_left(token) > min_valid:
+    if tokens.seconds_left(token) > min_valid:
         if not quiet:
             print(f"ssoenv: {session.label} is valid until {token['expiresAt']}; it cannot be renewed "
                   "silently: log in again when it expires", file=sys.stderr)
         return 0
     if not token:
         state = "is not logged in"
-    elif login.seconds_left(token) <= 0:
+    elif tokens.seconds_left(token) <= 0:
         state = "has expired"
     else:
         state = f"expires at {token['expiresAt']}"
     raise SsoenvError(f"{session.label} {state} and cannot be renewed silently: {why}; "
-                      f"run: {login.login_command(session)}", ExitStatus.LOGIN_REQUIRED, hint=hint)
+                      f"run: {tokens.login_command(session)}", ExitStatus.LOGIN_REQUIRED, hint=hint)

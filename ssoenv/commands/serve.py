@@ -8,66 +8,34 @@ them before they expire (see ssoenv/credserver.py).
 
 from __future__ import annotations
 
+import sys
+
 
 def configure_parser(p) -> None:
     from ssoenv import targets
+    from ssoenv.shells import SHELLS
 
     targets.add_target_arguments(p)
-    p.add_argument("--shell", choices=("bash", "zsh", "fish"),
+    p.add_argument("--shell", choices=SHELLS,
                    help="quote the variables for this shell (default: the one this runs in)")
     p.epilog = ("Prints the two variables to export on stdout, then serves until Ctrl-C. "
                 "Without TARGET, the shell's active entry.")
 
 
-def _start(config, entry):
-    """The first credentials (a login may run here, as for `exec`), then the endpoint."""
-    from ssoenv import credserver, creds
-
-    first = creds.get(config, entry, min_valid=credserver.REFRESH_AHEAD)
-    return credserver.Endpoint(credserver.RoleCredentials(config, entry, first)).start()
-
-
-def _facts(entry) -> list[tuple[str, str | None]]:
-    """SSOENV_* for the prompt of a shell started under the endpoint (mode "server":
-    no expiry to show, the credentials renew), and the region."""
-    import os
-
-    from ssoenv import settings, switch
-
-    region = (entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-              or settings.get("default_region") or None)
-    facts = [(name, region) for name in switch.REGION_VARS] if region else []
-    return facts + [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
-                    ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id),
-                    ("SSOENV_ROLE", entry.role), ("SSOENV_PROFILE", None), ("SSOENV_MODE", "server"),
-                    ("SSOENV_EXPIRES", None)]
-
-
-def exec_with_endpoint(config, entry, argv: list[str]) -> int:
-    import os
-
-    from ssoenv import credserver
-
-    endpoint = _start(config, entry)
-    env = credserver.child_environment(dict(os.environ), endpoint, _facts(entry))
-    return credserver.run_command(argv, env, endpoint)
-
-
 def run(args) -> int:
     import signal
-    import sys
 
     from ssoenv import awsconfig, credserver, shellout, targets
     from ssoenv.shellout import printable
 
     shell = args.shell
     if shell is None:
-        from ssoenv.commands.init import detect_shell
+        from ssoenv.shells import detect_shell
 
         shell = detect_shell()
     config = awsconfig.load()
-    entry = targets.select(args, config, default_active=True, need_name=False)
-    endpoint = _start(config, entry)
+    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
+    endpoint = credserver.start_for(config, entry)
     changes = list(endpoint.environment().items())
     changes += [(name, None) for name in credserver.SHADOWING_VARS]
     sys.stdout.write(shellout.render(changes, shell))

@@ -3,6 +3,9 @@ expiry, silent renewal. The text and --json show the same rows and states."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 
 def configure_parser(p) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -12,14 +15,12 @@ def configure_parser(p) -> None:
 
 
 def rows(config) -> list[dict]:
-    import os
-
-    from ssoenv import catalog, login
+    from ssoenv import catalog, tokens
 
     out = []
     for session in catalog.logins(config):
-        token = login.read_token(session)
-        left = login.seconds_left(token)
+        token = tokens.read_token(session)
+        left = tokens.seconds_left(token)
         out.append({
             "sso_session": None if session.legacy else session.name,
             "profile": session.name if session.legacy else None,  # legacy: the first profile of its start URL
@@ -29,7 +30,7 @@ def rows(config) -> list[dict]:
             "logged_in": left > 0,
             "expires_at": token["expiresAt"] if token else None,
             "seconds_left": int(left) if token else None,
-            "can_renew_silently": login.can_refresh(token),
+            "can_renew_silently": tokens.can_refresh(token),
             "active": catalog.login_key(session) == os.environ.get("SSOENV_SESSION"),
         })
     return out
@@ -37,9 +38,8 @@ def rows(config) -> list[dict]:
 
 def run(args) -> int:
     import json
-    import sys
 
-    from ssoenv import awsconfig
+    from ssoenv import awsconfig, text
 
     config = awsconfig.load()
     found = rows(config)
@@ -54,7 +54,7 @@ def run(args) -> int:
         return 0
     for row in found:
         if row["logged_in"]:
-            state = f"logged in, {_human(row['seconds_left'])} left"
+            state = f"logged in, {text.duration(row['seconds_left'])} left"
         elif row["expires_at"]:
             state = "expired"
         else:
@@ -67,8 +67,3 @@ def run(args) -> int:
         mark = "*" if row["active"] else " "
         print(f"{mark} {name}: {state}; {renew} ({row['start_url']}, {row['region']})")
     return 0
-
-
-def _human(seconds: int) -> str:
-    hours, rest = divmod(max(seconds, 0), 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"

@@ -40,14 +40,14 @@ def _logged_in_or_offered(config, *, offer: bool, quiet: bool) -> list:
     when offered (only at a terminal). Says which were skipped and how to log in."""
     import sys
 
-    from ssoenv import catalog, login, sync
+    from ssoenv import catalog, login, sync, terminal, tokens
     from ssoenv.errors import ExitStatus, SsoenvError
 
     everything = catalog.logins(config)
     ready = sync.logged_in_sessions(config)
     skipped = [s for s in everything if s not in ready]
     sync.require_any(everything, config)  # no sso-session at all
-    if skipped and offer and login.is_interactive():
+    if skipped and offer and terminal.is_interactive():
         for session in list(skipped):
             if _ask(f"ssoenv: {session.label} is {_state(session)}. Log in now? [y/N] "):
                 try:
@@ -61,16 +61,16 @@ def _logged_in_or_offered(config, *, offer: bool, quiet: bool) -> list:
     if skipped and (not quiet or not ready):
         for session in skipped:
             print(f"ssoenv: skipped {session.label} ({_state(session)}); "
-                  f"to sync it, log in with: {login.login_command(session)}", file=sys.stderr)
+                  f"to sync it, log in with: {tokens.login_command(session)}", file=sys.stderr)
     if not ready:
         raise SsoenvError("nothing synced: no sso-session is logged in", ExitStatus.LOGIN_REQUIRED)
     return ready
 
 
 def _state(session) -> str:
-    from ssoenv import login
+    from ssoenv import tokens
 
-    return "expired" if login.read_token(session) else "not logged in"
+    return "expired" if tokens.read_token(session) else "not logged in"
 
 
 def _ask(question: str) -> bool:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-SHELLS = ("bash", "zsh", "fish")
+import os
+import sys
 
-
-def add_shell_arguments(p) -> None:
-    p.add_argument("--shell", choices=SHELLS, default=None,
-                   help="the shell that will eval the output (default: the shell this runs in)")
-    p.add_argument("--mode", choices=("profile", "credentials"), default=None,
-                   help="force AWS_PROFILE (profile) or exported keys (credentials); "
-                        "default: profile when one exists")
+from ssoenv.errors import UsageError
 
 
 def configure_parser(p) -> None:
     from ssoenv import targets
+    from ssoenv.shells import add_shell_arguments
 
     targets.add_target_arguments(p, words=True)
     add_shell_arguments(p)
@@ -29,43 +25,13 @@ def configure_parser(p) -> None:
                 "(fish: ssoenv use TARGET | source).")
 
 
-def output_shell(args, command: str) -> str:
-    """The shell to print for: --shell, else the one this runs in (shellingham).
-
-    Refuses to write shell code (which may hold secret keys) to a terminal: there
-    it would switch nothing and leave the secret on the screen.
-    """
-    import sys
-
-    from ssoenv.commands.init import detect_shell
-    from ssoenv.errors import UsageError
-
-    shell = args.shell or detect_shell()
-    if sys.stdout.isatty():
-        words = " ".join(getattr(args, "_words", []) or ["TARGET"]) if command == "use" else ""
-        shown = shell if shell in SHELLS else "bash"
-        line = (f"ssoenv init fish | source" if shown == "fish" else f'eval "$(ssoenv init {shown})"')
-        run = (f"ssoenv {command} {words} | source" if shown == "fish"
-               else f'eval "$(ssoenv {command} {words})"').replace("  ", " ").replace(" )", ")")
-        raise UsageError(f"`ssoenv {command}` switches a shell only through the shell integration, "
-                         f"and this shell has not loaded it: nothing changed",
-                         hint=f"load it (add  {line}  to your shell's rc file, then open a new shell), "
-                              f"or run: {run}")
-    if shell not in SHELLS:
-        raise UsageError(f"cannot tell which shell will read this (found {shell or 'none'!r})",
-                         hint="say it: --shell bash|zsh|fish")
-    return shell
-
-
 def run(args) -> int:
-    import sys
-
     from ssoenv import awsconfig, frecency, shellout, switch, targets
-    from ssoenv.errors import UsageError
+    from ssoenv.shells import output_shell
 
-    args._words = list(args.target or [])
+    words = list(args.target or [])
     targets.join_words(args)
-    shell = output_shell(args, "use")
+    shell = output_shell(args.shell, "use", words)
     if args.clear:
         if args.target or args.account or args.role:
             raise UsageError("--clear takes no target")
@@ -82,10 +48,9 @@ def run(args) -> int:
             raise UsageError("nothing to renew: no account/role is active in this shell")
     elif args.target is None and not args.account and not args.role:
         raise UsageError("say which account/role: TARGET, or --account and --role (or --clear)")
-    entry = targets.select(args, config, default_active=args.renew)
+    entry = targets.select(config, **targets.named(args), default_active=args.renew)
     mode = args.mode
     if args.renew and mode is None:
-        import os
         mode = os.environ.get("SSOENV_MODE") if os.environ.get("SSOENV_MODE") in ("profile", "credentials") else None
     out = switch.statements(config, entry, shell=shell, mode=mode,
                             interactive=False if args.renew else None)

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .config import EmulatorConfig, config_from_mapping, load_config_file
+    from .config import EmulatorConfig, load_config_file
     from .server import Emulator
 
     overrides: dict[str, Any] = {
