@@ -26,6 +26,7 @@ from moto.ssoadmin.responses import SSOAdminResponse
 
 from ssoenv.cli import main
 from ssoenv.commands import admin
+from ssoenv.commands.admin import session_duration
 from ssoenv.errors import SsoenvError
 
 REGION = "eu-west-1"
@@ -55,7 +56,7 @@ def aws(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeDelegatedAdministrator, "SUPPORTED_SERVICES",
                         [*FakeDelegatedAdministrator.SUPPORTED_SERVICES, SSO])
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal unless a test says so
-    monkeypatch.setattr(admin, "PROVISION_POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(session_duration, "PROVISION_POLL_INTERVAL", 0.01)
     with mock_aws():
         yield
 
@@ -561,7 +562,7 @@ def test_session_duration_provisioning_failure(sso, capsys, async_provisioning):
 
 def test_session_duration_provisioning_timeout(sso, capsys, monkeypatch, async_provisioning):
     async_provisioning["script"] = [("IN_PROGRESS", None)]
-    monkeypatch.setattr(admin, "PROVISION_TIMEOUT", 0.05)
+    monkeypatch.setattr(session_duration, "PROVISION_TIMEOUT", 0.05)
     rc, out, err = cli(capsys, "admin", "session-duration", "Admin", "4h", "--yes")
     assert rc == 1
     assert "still in progress" in err and "describe-permission-set-provisioning-status" in err

@@ -19,17 +19,13 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-# Provisioning is asynchronous: poll this often, give up after this long (tests shorten both).
-PROVISION_POLL_INTERVAL = 2.0
-PROVISION_TIMEOUT = 600.0
-
-from ssoenv.commands.admin.delegation import (  # noqa: E402  (after the tunables the modules read)
+from ssoenv.commands.admin.delegation import (
     ENABLE_TRUSTED_ACCESS, SERVICE_PRINCIPAL, _org_error, list_delegated, set_delegation, validate_account_id)
-from ssoenv.commands.admin.session_duration import (  # noqa: E402
+from ssoenv.commands.admin.session_duration import (
     MAX_SESSION, MIN_SESSION, format_duration, humanise_duration, iso_to_seconds, list_permission_sets,
     parse_duration, set_session_duration, to_iso_duration)
 
-__all__ = ["configure_parser", "run", "PROVISION_POLL_INTERVAL", "PROVISION_TIMEOUT", "SERVICE_PRINCIPAL",
+__all__ = ["configure_parser", "run", "SERVICE_PRINCIPAL",
            "ENABLE_TRUSTED_ACCESS", "MIN_SESSION", "MAX_SESSION", "parse_duration", "format_duration",
            "to_iso_duration", "iso_to_seconds", "humanise_duration", "validate_account_id", "_org_error"]
 

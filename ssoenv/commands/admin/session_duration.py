@@ -12,6 +12,10 @@ from ssoenv.commands.admin.common import (aws_call, aws_list, cell, check_can_co
                                           say)
 from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
+# Provisioning is asynchronous: poll this often, give up after this long (tests shorten both).
+PROVISION_POLL_INTERVAL = 2.0
+PROVISION_TIMEOUT = 600.0
+
 MIN_SESSION = 3600  # IAM Identity Center: 1 to 12 hours
 MAX_SESSION = 12 * 3600
 
@@ -208,9 +212,6 @@ def set_session_duration(args) -> int:
 
 
 def _provision(client, instance_arn: str, ps_arn: str, name: str, accounts: list[str]) -> int:
-    # The polling tunables live on the package, where tests shorten them.
-    from ssoenv.commands import admin as tunables
-
     status = aws_call(client, "provision_permission_set", _sso_error, InstanceArn=instance_arn,
                       PermissionSetArn=ps_arn, TargetType="ALL_PROVISIONED_ACCOUNTS")["PermissionSetProvisioningStatus"]
     progress = sys.stderr.isatty()
@@ -223,13 +224,13 @@ def _provision(client, instance_arn: str, ps_arn: str, name: str, accounts: list
             elapsed = time.monotonic() - started
             if progress:
                 print(f"\r{what}: IN_PROGRESS ({elapsed:.0f}s)", end="", file=sys.stderr, flush=True)
-            if elapsed >= tunables.PROVISION_TIMEOUT:
+            if elapsed >= PROVISION_TIMEOUT:
                 raise SsoenvError(
-                    f"provisioning of {name} still in progress after {tunables.PROVISION_TIMEOUT:.0f}s (request "
+                    f"provisioning of {name} still in progress after {PROVISION_TIMEOUT:.0f}s (request "
                     f"{status.get('RequestId')}): check with `aws sso-admin describe-permission-set-provisioning-"
                     f"status --instance-arn {instance_arn} --provision-permission-set-request-id "
                     f"{status.get('RequestId')}`")
-            time.sleep(tunables.PROVISION_POLL_INTERVAL)
+            time.sleep(PROVISION_POLL_INTERVAL)
             status = aws_call(client, "describe_permission_set_provisioning_status", _sso_error,
                               InstanceArn=instance_arn,
                               ProvisionPermissionSetRequestId=status["RequestId"])["PermissionSetProvisioningStatus"]
