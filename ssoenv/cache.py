@@ -201,7 +201,7 @@ def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or deadline is None:
                     raise
                 if time.monotonic() > deadline:
-                    raise SsoenvError(f"timed out waiting for another ssoenv process ({path.name})")
+                    raise SsoenvError(f"timed out waiting for another ssoenv process ({path.name})") from None
                 time.sleep(0.05)
         yield
     finally:

@@ -74,7 +74,7 @@ class Demo:
 
     # -- set up / tear down --------------------------------------------------------
 
-    def __enter__(self) -> "Demo":
+    def __enter__(self) -> Demo:
         try:
             self._start()
         except BaseException:
@@ -160,7 +160,8 @@ class Demo:
             conf = paths.xdg_dirs_in(self.home)["XDG_CONFIG_HOME"] / "fish"
             conf.mkdir(parents=True, exist_ok=True)
             # Else fish's first start leaves a man-page parser running in the background.
-            (paths.xdg_dirs_in(self.home)["XDG_DATA_HOME"] / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
+            fish_data = paths.xdg_dirs_in(self.home)["XDG_DATA_HOME"] / "fish"
+            (fish_data / "generated_completions").mkdir(parents=True, exist_ok=True)
             (conf / "config.fish").write_text(
                 "# ssoenv demo: nothing of yours is loaded in this shell.\n"
                 "set -g fish_greeting\n"

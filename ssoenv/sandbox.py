@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from ssoenv import paths
 from ssoenv.errors import SsoenvError
@@ -118,7 +119,7 @@ class Sandbox:
 
     # -- set up / tear down ----------------------------------------------------------
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:

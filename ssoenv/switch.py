@@ -99,7 +99,8 @@ def child_environment(entry: Entry, creds: dict, region: str | None, expires: in
 def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                interactive: bool | None = None) -> str:
     """What `use` and `pick` print: switch the shell to `entry`."""
-    from ssoenv import cache, creds as creds_mod, login, shellout
+    from ssoenv import cache, login, shellout
+    from ssoenv import creds as creds_mod
 
     if mode == "profile" and not entry.profile:
         raise UsageError(f"{entry.account_name or entry.account_id}/{entry.role} has no profile in the AWS config",

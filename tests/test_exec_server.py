@@ -56,8 +56,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def s3(world):
     need_module("moto.server", "moto[server]")
-    from moto.server import ThreadedMotoServer
     import boto3
+    from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -11,12 +11,13 @@ import sys
 
 import pexpect
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import need
 
 from ssoenv import complete, frecency, paths
 from ssoenv.catalog import Entry
 from ssoenv.shellout import quote_word_bash
-from support import need
 
 
 def entries(*keys):

@@ -34,7 +34,7 @@ LISTED = 20  # names listed per kind in a summary (--dry-run lists them all)
 def configure_parser(p) -> None:
     p.add_argument("--sso-session", metavar="NAME", help="only this sso-session (default: every synced one)")
     p.add_argument("--template", default=None,
-                   help="profile name template; fields: " + ", ".join("{%s}" % f for f in FIELDS)
+                   help="profile name template; fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
                    + f" (default: the block's last one, else {DEFAULT_TEMPLATE}); existing profiles "
                    "keep their names unless --rename")
     p.add_argument("--rename", action="store_true",
@@ -57,7 +57,7 @@ def _clean(name: str) -> str:
 
 def check_template(template: str, where: str = "--template") -> None:
     """Refuse a template that cannot name profiles (exit 2), before anything is read."""
-    fields = "fields: " + ", ".join("{%s}" % f for f in FIELDS)
+    fields = "fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
     if not template.strip():
         raise UsageError(f"{where} is empty; {fields}")
     if not template.isprintable():

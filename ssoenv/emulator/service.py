@@ -646,7 +646,8 @@ class IdentityCenter:
                 return Html(400, "Invalid client", "<p>The application is not registered (invalid client_id).</p>")
             redirect_uri = params.get("redirect_uri", "")
             if not redirect_uri or not self._redirect_allowed(client, redirect_uri):
-                return Html(400, "Invalid redirect URI", "<p>The redirect_uri is not registered for this application.</p>")
+                return Html(400, "Invalid redirect URI",
+                            "<p>The redirect_uri is not registered for this application.</p>")
             state = params.get("state")
             if params.get("response_type") != "code":
                 return Redirect(self._with_params(redirect_uri, {"error": "unsupported_response_type", "state": state}))

@@ -20,10 +20,24 @@ import argparse
 from functools import partial
 
 from ssoenv.commands.admin.delegation import (
-    ENABLE_TRUSTED_ACCESS, SERVICE_PRINCIPAL, _org_error, list_delegated, set_delegation, validate_account_id)
+    ENABLE_TRUSTED_ACCESS,
+    SERVICE_PRINCIPAL,
+    _org_error,
+    list_delegated,
+    set_delegation,
+    validate_account_id,
+)
 from ssoenv.commands.admin.session_duration import (
-    MAX_SESSION, MIN_SESSION, format_duration, humanise_duration, iso_to_seconds, list_permission_sets,
-    parse_duration, set_session_duration, to_iso_duration)
+    MAX_SESSION,
+    MIN_SESSION,
+    format_duration,
+    humanise_duration,
+    iso_to_seconds,
+    list_permission_sets,
+    parse_duration,
+    set_session_duration,
+    to_iso_duration,
+)
 
 __all__ = ["configure_parser", "run", "SERVICE_PRINCIPAL",
            "ENABLE_TRUSTED_ACCESS", "MIN_SESSION", "MAX_SESSION", "parse_duration", "format_duration",

@@ -6,8 +6,16 @@ import json
 import re
 from functools import partial
 
-from ssoenv.commands.admin.common import (aws_call, aws_list, cell, check_can_confirm, confirm, iso_time,
-                                          print_table, say)
+from ssoenv.commands.admin.common import (
+    aws_call,
+    aws_list,
+    cell,
+    check_can_confirm,
+    confirm,
+    iso_time,
+    print_table,
+    say,
+)
 from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
 SERVICE_PRINCIPAL = "sso.amazonaws.com"
