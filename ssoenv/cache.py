@@ -164,8 +164,8 @@ def atomic_write_json(path: Path, data: Any, *, compact: bool = False, durable: 
     atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def read_json(path: Path) -> Any | None:
-    """The parsed file, or None if it is missing, unreadable or not JSON."""
+def read_json(path: Path) -> Any:
+    """The parsed file, or None if it is missing, unreadable or not JSON (callers check the shape)."""
     try:
         with open(path, "rb") as fh:
             return json.loads(fh.read())

@@ -97,10 +97,11 @@ class Demo:
 
         config = EmulatorConfig(generate_accounts=self.accounts) if self.accounts else EmulatorConfig()
         user_env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
-        self.sandbox = Sandbox(user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
-                               aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
-                                          + session_config(SESSION, START_URL, REGION))
-        bin_dir = self.sandbox.home / "bin"
+        sandbox = self.sandbox = Sandbox(
+            user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
+            aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
+                       + session_config(SESSION, START_URL, REGION))
+        bin_dir = sandbox.home / "bin"
         bin_dir.mkdir()
         self._write_ssoenv_command(bin_dir / "ssoenv")
         self.env.update({

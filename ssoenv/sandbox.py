@@ -83,7 +83,7 @@ class Sandbox:
         self.command = command or _default_command()
         self._owns_home = home is None
         self._owns_emulator = emulator is None
-        self.home: Path | None = Path(tempfile.mkdtemp(prefix=prefix)) if home is None else Path(home)
+        self.home: Path = Path(tempfile.mkdtemp(prefix=prefix)) if home is None else Path(home)
         self.emulator = emulator
         self.env: dict[str, str] = {}
         try:
@@ -132,9 +132,9 @@ class Sandbox:
                 emulator, self.emulator = self.emulator, None
                 emulator.stop()
         finally:
-            if self._owns_home and self.home is not None:
+            if self._owns_home:
+                self._owns_home = False  # removed once, however often close() runs
                 shutil.rmtree(self.home, ignore_errors=True)
-                self.home = None
 
     # -- logging in ------------------------------------------------------------------
 

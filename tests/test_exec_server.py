@@ -158,6 +158,7 @@ def _served(world: Sandbox, *argv: str) -> tuple[subprocess.Popen, dict[str, str
     proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", *argv], env=world.env, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     exports = {}
+    assert proc.stdout is not None  # stdout=PIPE
     for line in proc.stdout:
         match = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
         if match:

@@ -18,6 +18,10 @@ import sys
 from ssoenv.errors import SsoenvError, UsageError
 from ssoenv.text import is_account_id
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from ssoenv.catalog import Entry
+
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 # The block remembers a non-default template, so a later plain `populate` names new
 # profiles the same way (and does not report every profile as "would be renamed").
@@ -205,7 +209,7 @@ def run(args) -> int:
         config.session(args.sso_session)
     sessions = [args.sso_session] if args.sso_session else list(config.sessions)
 
-    reachable = {}
+    reachable: dict[tuple[str, str, str], Entry] = {}
     skipped = 0
     for e in sorted(_entries(config, sessions),
                     key=lambda e: (e.sso_session, (e.account_name or "").lower(), e.account_id, e.role)):

@@ -17,6 +17,7 @@ This package: the parser and dispatch here; `delegation` (Organizations), `sessi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from functools import partial
 
 from ssoenv.commands.admin.delegation import (
@@ -85,7 +86,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    handlers = {
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "delegate": partial(set_delegation, register=True),
         "undelegate": partial(set_delegation, register=False),
         "delegated": list_delegated,

@@ -102,7 +102,7 @@ def _check_may_register(orgs, account_id: str, label: str) -> None:
     if SERVICE_PRINCIPAL not in enabled:
         raise SsoenvError(f"trusted access for IAM Identity Center is not enabled in the organization: "
                           f"run `{ENABLE_TRUSTED_ACCESS}` with the management account")
-    current = [a.get("Id") for a in _delegated_admins(orgs)]
+    current = [str(a.get("Id")) for a in _delegated_admins(orgs)]
     if account_id in current:
         raise SsoenvError(f"account {label} is already a delegated administrator for IAM Identity Center")
     if current:
