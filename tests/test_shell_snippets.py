@@ -332,9 +332,11 @@ def test_prompt_segment_with_empty_path(shell, env, snippet_files):
 def test_prompt_segment_colours(shell, env, snippet_files):
     now = int(time.time())
     base = {"SSOENV_ACCOUNT_ID": "1", "SSOENV_ROLE": "r", "SSOENV_MODE": "credentials", "AWS_ACCESS_KEY_ID": "k"}
-    soon = {**base, "SSOENV_EXPIRES": str(now + 300)}
+    # Each time sits late in its displayed minute (5m50s, 1h23m50s): a slow shell start on
+    # a loaded machine must not turn "5m" into "4m".
+    soon = {**base, "SSOENV_EXPIRES": str(now + 5 * 60 + 50)}
     gone = {**base, "SSOENV_EXPIRES": str(now - 1)}
-    fine = {**base, "SSOENV_EXPIRES": str(now + 5000)}
+    fine = {**base, "SSOENV_EXPIRES": str(now + 83 * 60 + 50)}
     script = []
     for case in (soon, gone, fine):
         if shell == "fish":
