@@ -8,7 +8,8 @@ before each prompt: the hook (bash PROMPT_COMMAND `__ssoenv_hook`, zsh precmd
 process is timed for N renders and for none, and the difference divided by N.
 For scale: a process per prompt (`python -I -c pass`, and starship if installed).
 
-Each bash/zsh figure is the median of 5 runs. Figures, not pass/fail. The budget (DESIGN.md) is 50 µs per render in bash and zsh.
+Each bash/zsh figure is the median of 5 runs. Figures, not pass/fail. The budget (DESIGN.md)
+is 50 µs per render in bash and zsh.
 
     .venv/bin/python benchmarks/bench_prompt.py [-n 2000]
 """

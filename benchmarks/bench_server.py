@@ -39,6 +39,8 @@ FORBIDDEN = ("boto3", "botocore", "prompt_toolkit")
 
 def request_times(url: str, token: str, count: int) -> list[float]:
     match = re.match(r"http://([\d.]+):(\d+)(/.*)", url)
+    if not match:
+        raise ValueError(f"not a loopback endpoint URL: {url}")
     host, port, path = match[1], int(match[2]), match[3]
     times = []
     for _ in range(count):
@@ -87,6 +89,7 @@ def main() -> int:
         proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", common.PROFILE], env=sandbox.env, text=True,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         exports = {}
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             found = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
             if found:

@@ -170,13 +170,13 @@ def time_commands(commands: dict[str, list[str]], env: dict[str, str], *, runs: 
         return results
     for label, argv in commands.items():
         stdout = subprocess.DEVNULL if output == "null" else subprocess.PIPE
-        times = []
+        times: list[float] = []
         for i in range(warmup + per[label]):
             started = time.perf_counter()
-            proc = subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            run = subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
             elapsed = time.perf_counter() - started
-            if proc.returncode != 0:
-                raise RuntimeError(f"{label} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+            if run.returncode != 0:
+                raise RuntimeError(f"{label} exited {run.returncode}: {run.stderr.decode(errors='replace')}")
             if i >= warmup:
                 times.append(elapsed)
         results[label] = Stats(times, "subprocess+perf_counter")
@@ -288,10 +288,10 @@ def print_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
     cells = [headers] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for r in cells[1:]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     sys.stdout.flush()
 
 

@@ -296,7 +296,7 @@ def _set_section_values(lines: list[str], header: int, values: dict[str, str], d
         if key in drop:
             i = nxt
             continue
-        if key in pending:
+        if match and key in pending:
             value = pending.pop(key)
             if match.group("value").strip() != value or nxt != i + 1:
                 sep = match.group("sep")

@@ -164,8 +164,8 @@ def atomic_write_json(path: Path, data: Any, *, compact: bool = False, durable: 
     atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
-def read_json(path: Path) -> Any | None:
-    """The parsed file, or None if it is missing, unreadable or not JSON."""
+def read_json(path: Path) -> Any:
+    """The parsed file, or None if it is missing, unreadable or not JSON (callers check the shape)."""
     try:
         with open(path, "rb") as fh:
             return json.loads(fh.read())
@@ -201,7 +201,7 @@ def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES) or deadline is None:
                     raise
                 if time.monotonic() > deadline:
-                    raise SsoenvError(f"timed out waiting for another ssoenv process ({path.name})")
+                    raise SsoenvError(f"timed out waiting for another ssoenv process ({path.name})") from None
                 time.sleep(0.05)
         yield
     finally:

@@ -19,6 +19,11 @@ import sys
 
 from ssoenv.errors import SsoenvError, UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.shapes import RoleCredentials
+
+
 ISSUER_FALLBACK = "https://github.com/ssoenv"
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
 FEDERATION_TIMEOUT = 20
@@ -78,7 +83,7 @@ def federation_endpoint(region: str) -> str:
     return f"https://{PARTITIONS[partition(region)][0]}/federation"
 
 
-def signin_token(endpoint: str, creds: dict) -> str:
+def signin_token(endpoint: str, creds: RoleCredentials) -> str:
     """getSigninToken: the role's credentials go in the request only (never argv or logs)."""
     import json
     import urllib.error

@@ -16,6 +16,10 @@ from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
 from ssoenv.shellout import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.shapes import RoleCredentials
+
 log = get_logger(__name__)
 
 MIN_VALID = 5 * 60
@@ -35,7 +39,7 @@ def _cache_path(session: SsoSession, entry: Entry):
     return paths.role_cache_file(entry.account_id, entry.role, session_name=session.name)
 
 
-def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> dict | None:
+def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> RoleCredentials | None:
     data = cache.read_json(_cache_path(session, entry))
     if not isinstance(data, dict) or data.get("ProviderType") != "sso":
         return None
@@ -46,10 +50,11 @@ def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> d
     expires = cache.parse_time(creds.get("Expiration", ""))
     if not expires or (expires - cache.now()).total_seconds() < min_valid:
         return None
-    return creds
+    found: RoleCredentials = creds  # type: ignore[assignment]  # its shape checked above
+    return found
 
 
-def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None) -> dict:
+def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None) -> RoleCredentials:
     from ssoenv import identity, login
 
     token = login.ensure_token(session, interactive=interactive)
@@ -66,9 +71,9 @@ def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None)
                                    "run `ssoenv sync` to update the list") from None
         raise
     expires = dt.datetime.fromtimestamp(raw["expiration"] / 1000, dt.timezone.utc)
-    creds = {"AccessKeyId": raw["accessKeyId"], "SecretAccessKey": raw["secretAccessKey"],
-             "SessionToken": raw["sessionToken"], "Expiration": cache.format_time(expires),
-             "AccountId": entry.account_id}
+    creds: RoleCredentials = {"AccessKeyId": raw["accessKeyId"], "SecretAccessKey": raw["secretAccessKey"],
+                              "SessionToken": raw["sessionToken"], "Expiration": cache.format_time(expires),
+                              "AccountId": entry.account_id}
     cache.atomic_write_json(_cache_path(session, entry), {"ProviderType": "sso", "Credentials": creds})
     return creds
 
@@ -85,12 +90,12 @@ def _account_label(entry: Entry) -> str:
 
 
 def get(config: AwsConfig, entry: Entry, *, interactive: bool | None = None,
-        min_valid: float = MIN_VALID) -> dict:
+        min_valid: float = MIN_VALID) -> RoleCredentials:
     session = session_of(config, entry)
     return cached(session, entry, min_valid) or fetch(session, entry, interactive=interactive)
 
 
-def expiry_epoch(creds: dict) -> int:
+def expiry_epoch(creds: RoleCredentials) -> int:
     when = cache.parse_time(creds.get("Expiration", ""))
     if when is None:
         raise SsoenvError("credentials without a valid expiration")

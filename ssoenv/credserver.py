@@ -26,10 +26,15 @@ import time
 from ssoenv import cache
 from ssoenv.errors import ExitStatus, SsoenvError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.shapes import RoleCredentials as Credentials  # (RoleCredentials below is the renewing holder)
+
+
 try:  # what hmac.compare_digest is, without importing OpenSSL (hashlib) on the exec path
     from _operator import _compare_digest as compare_digest
 except ImportError:  # pragma: no cover - other interpreters
-    from hmac import compare_digest
+    from hmac import compare_digest  # type: ignore[no-redef]  # the same function, by its public name
 
 REFRESH_AHEAD = 16 * 60  # botocore renews under 15 min left: hand out more than that
 STILL_USABLE = 60  # when renewal fails, keep serving credentials with this much left
@@ -47,7 +52,7 @@ TERMINAL_SIGNALS = ("SIGINT", "SIGQUIT")
 FORWARDED_SIGNALS = ("SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2") + TERMINAL_SIGNALS
 
 
-def _seconds_left(creds: dict | None) -> float:
+def _seconds_left(creds: Credentials | None) -> float:
     when = cache.parse_time(creds.get("Expiration", "")) if creds else None
     return (when - cache.now()).total_seconds() if when else float("-inf")
 
@@ -55,7 +60,7 @@ def _seconds_left(creds: dict | None) -> float:
 class RoleCredentials:
     """The role credentials of one entry, renewed before they run short."""
 
-    def __init__(self, config, entry, first: dict | None = None):
+    def __init__(self, config, entry, first: Credentials | None = None):
         self._config, self._entry = config, entry
         self._lock = threading.Lock()
         self._creds = first
@@ -68,7 +73,7 @@ class RoleCredentials:
         emulator's may be seconds)."""
         return min(REFRESH_AHEAD, max(self._lifetime, 0) / 2)
 
-    def current(self) -> dict:
+    def current(self) -> Credentials:
         """Credentials to hand out; SsoenvError when none can be had."""
         with self._lock:
             if _seconds_left(self._creds) >= self._renew_at() and self._creds:
@@ -79,7 +84,7 @@ class RoleCredentials:
                 fresh = creds_mod.get(self._config, self._entry, interactive=False, min_valid=self._renew_at())
             except SsoenvError as exc:
                 self._report(type(exc).__name__, exc.message)
-                if _seconds_left(self._creds) > STILL_USABLE:
+                if self._creds is not None and _seconds_left(self._creds) > STILL_USABLE:
                     return self._creds  # still good for a while; the user was told to log in
                 raise
             except Exception as exc:  # noqa: BLE001 - a network error must not kill the endpoint
@@ -96,7 +101,7 @@ class RoleCredentials:
             print(f"ssoenv: credential endpoint: {message}", file=sys.stderr, flush=True)
 
 
-def credentials_document(creds: dict) -> dict:
+def credentials_document(creds: Credentials) -> dict:
     doc = {"AccessKeyId": creds["AccessKeyId"], "SecretAccessKey": creds["SecretAccessKey"],
            "Token": creds["SessionToken"], "Expiration": creds["Expiration"]}
     if creds.get("AccountId"):

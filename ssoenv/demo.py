@@ -74,7 +74,7 @@ class Demo:
 
     # -- set up / tear down --------------------------------------------------------
 
-    def __enter__(self) -> "Demo":
+    def __enter__(self) -> Demo:
         try:
             self._start()
         except BaseException:
@@ -97,10 +97,11 @@ class Demo:
 
         config = EmulatorConfig(generate_accounts=self.accounts) if self.accounts else EmulatorConfig()
         user_env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
-        self.sandbox = Sandbox(user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
-                               aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
-                                          + session_config(SESSION, START_URL, REGION))
-        bin_dir = self.sandbox.home / "bin"
+        sandbox = self.sandbox = Sandbox(
+            user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
+            aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
+                       + session_config(SESSION, START_URL, REGION))
+        bin_dir = sandbox.home / "bin"
         bin_dir.mkdir()
         self._write_ssoenv_command(bin_dir / "ssoenv")
         self.env.update({
@@ -160,7 +161,8 @@ class Demo:
             conf = paths.xdg_dirs_in(self.home)["XDG_CONFIG_HOME"] / "fish"
             conf.mkdir(parents=True, exist_ok=True)
             # Else fish's first start leaves a man-page parser running in the background.
-            (paths.xdg_dirs_in(self.home)["XDG_DATA_HOME"] / "fish" / "generated_completions").mkdir(parents=True, exist_ok=True)
+            fish_data = paths.xdg_dirs_in(self.home)["XDG_DATA_HOME"] / "fish"
+            (fish_data / "generated_completions").mkdir(parents=True, exist_ok=True)
             (conf / "config.fish").write_text(
                 "# ssoenv demo: nothing of yours is loaded in this shell.\n"
                 "set -g fish_greeting\n"

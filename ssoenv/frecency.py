@@ -32,12 +32,12 @@ def load() -> dict[tuple[str, str, str], tuple[int, float]]:
     data = cache.read_json(paths.frecency_file())
     if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("entries"), dict):
         return {}
-    out = {}
+    out: dict[tuple[str, str, str], tuple[int, float]] = {}
     for key, value in data["entries"].items():
         parts = key.split(_SEP) if isinstance(key, str) else []
         if (len(parts) == 3 and isinstance(value, list) and len(value) == 2
                 and isinstance(value[0], int) and isinstance(value[1], (int, float))):
-            out[tuple(parts)] = (value[0], float(value[1]))
+            out[(parts[0], parts[1], parts[2])] = (value[0], float(value[1]))
     return out
 
 

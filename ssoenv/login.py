@@ -20,6 +20,10 @@ from ssoenv.awsconfig import SsoSession
 from ssoenv.errors import LoginRequired, SsoenvError
 from ssoenv.log import get_logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.shapes import Registration, Token
+
 log = get_logger(__name__)
 
 REFRESH_WINDOW = 15 * 60  # renew when fewer seconds than this remain (botocore's advisory window)
@@ -29,7 +33,8 @@ PKCE_REDIRECT = "http://127.0.0.1/oauth/callback"
 
 # --- client registrations (the files: tokens.py) ---------------------------------------
 
-def _registration(session: SsoSession, pkce: bool, *, refused: dict | None = None) -> tuple[dict, bool]:
+def _registration(session: SsoSession, pkce: bool, *,
+                  refused: Registration | None = None) -> tuple[Registration, bool]:
     """A client registration that fits the flow, and whether it came from the cache.
 
     `refused`: a cached registration the service no longer knows (InvalidClientException);
@@ -47,7 +52,7 @@ def _registration(session: SsoSession, pkce: bool, *, refused: dict | None = Non
     return registration, False
 
 
-def _register(session: SsoSession, pkce: bool) -> dict:
+def _register(session: SsoSession, pkce: bool) -> Registration:
     from ssoenv import identity
 
     scopes = list(session.scopes) or None
@@ -58,8 +63,8 @@ def _register(session: SsoSession, pkce: bool) -> dict:
     else:
         response = identity.register_client(session.region, client_name=CLIENT_NAME, scopes=scopes)
     expires = dt.datetime.fromtimestamp(response["clientSecretExpiresAt"], dt.timezone.utc)
-    registration = {"clientId": response["clientId"], "clientSecret": response["clientSecret"],
-                    "expiresAt": cache.format_time(expires), "scopes": scopes or []}
+    registration: Registration = {"clientId": response["clientId"], "clientSecret": response["clientSecret"],
+                                  "expiresAt": cache.format_time(expires), "scopes": scopes or []}
     if pkce:
         registration["grantTypes"] = list(tokens.PKCE_GRANTS)
     return registration
@@ -77,7 +82,7 @@ def _open_browser(url: str) -> bool:
         return False
 
 
-def device_code_flow(session: SsoSession, registration: dict, *, open_browser: bool, timeout: int) -> dict:
+def device_code_flow(session: SsoSession, registration: Registration, *, open_browser: bool, timeout: int) -> dict:
     from ssoenv import identity
 
     auth = identity.start_device_authorization(session.region, registration["clientId"],
@@ -128,7 +133,7 @@ def _callback_server():
                 self.send_error(404)
                 return
             params = dict(urllib.parse.parse_qsl(parsed.query))
-            self.server.results.put(params)  # type: ignore[attr-defined]
+            self.server.results.put(params)
             ok = "code" in params
             body = ("<!doctype html><title>ssoenv</title><p>"
                     + html.escape("Logged in. You can close this window." if ok
@@ -144,7 +149,7 @@ def _callback_server():
             pass
 
     server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
-    server.results = queue.Queue()  # type: ignore[attr-defined]
+    server.results = queue.Queue()
     return server
 
 
@@ -152,7 +157,7 @@ class BrowserNotOpened(Exception):
     """No browser could be opened for the authorization-code flow."""
 
 
-def check_client(session: SsoSession, registration: dict) -> None:
+def check_client(session: SsoSession, registration: Registration) -> None:
     """Raise InvalidClientException (identity.ApiError) now if the service no longer
     knows this PKCE registration: the browser would only show an error page for it,
     and the login would wait for a callback that never comes. A token request with a
@@ -170,7 +175,7 @@ def check_client(session: SsoSession, registration: dict) -> None:
         log.debug("client check of %s: %s", session.label, exc.code)
 
 
-def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
+def pkce_flow(session: SsoSession, registration: Registration, *, timeout: int) -> dict:
     import base64
     import hashlib
     import queue
@@ -201,7 +206,7 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                params = server.results.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))  # type: ignore[attr-defined]
+                params = server.results.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     raise SsoenvError("timed out waiting for the browser login") from None
@@ -221,7 +226,7 @@ def pkce_flow(session: SsoSession, registration: dict, *, timeout: int) -> dict:
                                  code=params["code"], redirectUri=redirect_uri, codeVerifier=verifier)
 
 
-def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool, via_aws_cli: bool | str) -> dict:
+def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool, via_aws_cli: bool | str) -> Token:
     """`via_aws_cli`: True (find the AWS CLI v2), a path to it, or False (ssoenv's own flow)."""
     if via_aws_cli:
         awscli.aws_cli_login(session, via_aws_cli if isinstance(via_aws_cli, str) else None)
@@ -243,7 +248,7 @@ def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool,
     return _own_login(session, pkce=False, open_browser=open_browser and terminal.browser_available())
 
 
-def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> dict:
+def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> Token:
     """ssoenv's own flow. A cached registration the service no longer knows
     (InvalidClientException: a re-created instance, a revoked client) is replaced by
     one new registration, once."""
@@ -262,7 +267,8 @@ def _own_login(session: SsoSession, *, pkce: bool, open_browser: bool) -> dict:
     return tokens.write_token(session, response, registration)
 
 
-def _run_flow(session: SsoSession, registration: dict, *, pkce: bool, cached: bool, open_browser: bool) -> dict:
+def _run_flow(session: SsoSession, registration: Registration, *, pkce: bool, cached: bool,
+              open_browser: bool) -> dict:
     timeout = settings.get_int("login_timeout")
     if not pkce:
         return device_code_flow(session, registration, open_browser=open_browser, timeout=timeout)
@@ -272,7 +278,7 @@ def _run_flow(session: SsoSession, registration: dict, *, pkce: bool, cached: bo
 
 
 def login(session: SsoSession, *, device_code: bool = False, open_browser: bool = True,
-          via_aws_cli: bool | None = None) -> dict:
+          via_aws_cli: bool | None = None) -> Token:
     """An explicit login: runs even without a terminal (URL and code go to stderr)."""
     if via_aws_cli is None:
         via_aws_cli = settings.aws_cli_login_always()
@@ -281,7 +287,7 @@ def login(session: SsoSession, *, device_code: bool = False, open_browser: bool 
                              via_aws_cli=via_aws_cli)
 
 
-def login_unless_renewed(session: SsoSession, seen: dict | None, *, via_aws_cli: bool | str = False) -> bool:
+def login_unless_renewed(session: SsoSession, seen: Token | None, *, via_aws_cli: bool | str = False) -> bool:
     """Log in, unless another process renewed the token since `seen` was read.
 
     Under the session lock, so a burst of failing commands makes one login.
@@ -298,7 +304,7 @@ def login_unless_renewed(session: SsoSession, seen: dict | None, *, via_aws_cli:
         return True
 
 
-def _refresh_locked(session: SsoSession, token: dict) -> dict | None:
+def _refresh_locked(session: SsoSession, token: Token) -> Token | None:
     from ssoenv import identity
 
     try:
@@ -311,8 +317,8 @@ def _refresh_locked(session: SsoSession, token: dict) -> dict | None:
             log.info("silent renewal of %s was refused (%s)", session.label, exc.code)
             return None
         raise
-    registration = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
-                    "expiresAt": token["registrationExpiresAt"]}
+    registration: Registration = {"clientId": token["clientId"], "clientSecret": token["clientSecret"],
+                                  "expiresAt": token["registrationExpiresAt"]}
     if not response.get("refreshToken"):
         response = dict(response, refreshToken=token["refreshToken"])
     log.info("renewed the SSO token of %s", session.label)
@@ -320,10 +326,10 @@ def _refresh_locked(session: SsoSession, token: dict) -> dict | None:
 
 
 def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_valid: float = REFRESH_WINDOW,
-                 force_refresh: bool = False) -> dict:
+                 force_refresh: bool = False) -> Token:
     """A token with at least `min_valid` seconds left, renewing or logging in as needed."""
     token = tokens.read_token(session)
-    if not force_refresh and tokens.seconds_left(token) > min_valid:
+    if not force_refresh and token is not None and tokens.seconds_left(token) > min_valid:
         return token
     with cache.file_lock(paths.session_lock_file(session.cache_key)):
         fresh = tokens.read_token(session)
@@ -332,7 +338,7 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
                       (not force_refresh or fresh.get("accessToken") != (token or {}).get("accessToken"))):
             return fresh
         token = fresh
-        if tokens.can_refresh(token):
+        if token is not None and tokens.can_refresh(token):
             renewed = _refresh_locked(session, token)
             if renewed:
                 return renewed
@@ -342,7 +348,7 @@ def ensure_token(session: SsoSession, *, interactive: bool | None = None, min_va
             if theirs and not tokens.same_token(theirs, token) and tokens.seconds_left(theirs) > 60:
                 log.info("another tool renewed the token of %s; using it", session.label)
                 return theirs
-        if not force_refresh and tokens.seconds_left(token) > 60:
+        if not force_refresh and token is not None and tokens.seconds_left(token) > 60:
             return token  # renewal failed but it still works for a while
         if force_refresh and token and tokens.same_token(tokens.read_token(session), token):
             # The service refused this token and it cannot be renewed: forget it, so

@@ -11,6 +11,7 @@ every cursor move): files only, no boto3, no network, no config parsing.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ssoenv import cache, paths, text
 from ssoenv.shellout import printable
@@ -28,7 +29,7 @@ def write(path, config, entries, emails: dict) -> None:
                 sessions[e.sso_session] = {"name": s.name, "legacy": s.legacy, "start_url": s.start_url,
                                            "cache_key": s.cache_key}
             except Exception:  # a session the config lost: the preview says less
-                sessions[e.sso_session] = None
+                sessions[e.sso_session] = {}
     # Entries are namedtuples: JSON writes each as a list of its fields, at C speed.
     cache.atomic_write_json(path, {"sessions": sessions, "entries": entries,
                                    "emails": {f"{s}\x1f{a}": m for (s, a), m in emails.items() if m}},
@@ -98,7 +99,7 @@ def _wait_for(path: str, seconds: float = 2.0):
 
     deadline = time.monotonic() + seconds
     while True:
-        doc = cache.read_json(path)
+        doc = cache.read_json(Path(path))
         if doc is not None or time.monotonic() > deadline:
             return doc
         time.sleep(0.02)

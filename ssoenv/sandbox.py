@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping, TypeVar
+from typing import TypeVar
 
 from ssoenv import paths
 from ssoenv.errors import SsoenvError
@@ -82,7 +83,7 @@ class Sandbox:
         self.command = command or _default_command()
         self._owns_home = home is None
         self._owns_emulator = emulator is None
-        self.home: Path | None = Path(tempfile.mkdtemp(prefix=prefix)) if home is None else Path(home)
+        self.home: Path = Path(tempfile.mkdtemp(prefix=prefix)) if home is None else Path(home)
         self.emulator = emulator
         self.env: dict[str, str] = {}
         try:
@@ -118,7 +119,7 @@ class Sandbox:
 
     # -- set up / tear down ----------------------------------------------------------
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -131,9 +132,9 @@ class Sandbox:
                 emulator, self.emulator = self.emulator, None
                 emulator.stop()
         finally:
-            if self._owns_home and self.home is not None:
+            if self._owns_home:
+                self._owns_home = False  # removed once, however often close() runs
                 shutil.rmtree(self.home, ignore_errors=True)
-                self.home = None
 
     # -- logging in ------------------------------------------------------------------
 

@@ -12,6 +12,11 @@ import os
 from ssoenv.catalog import Entry
 from ssoenv.errors import UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.shapes import RoleCredentials
+
+
 CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
 REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -19,13 +24,13 @@ SSOENV_VARS = ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ACCOUNT_NAME", "SS
                "SSOENV_PROFILE", "SSOENV_MODE", "SSOENV_EXPIRES", "SSOENV_LOGGED_OUT")
 
 
-def credential_values(creds: dict) -> dict[str, str]:
+def credential_values(creds: RoleCredentials) -> dict[str, str]:
     """AWS_* variables in the order `aws configure export-credentials` prints them."""
     return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
             "AWS_SESSION_TOKEN": creds["SessionToken"], "AWS_CREDENTIAL_EXPIRATION": creds["Expiration"]}
 
 
-def changes(entry: Entry, *, mode: str, creds: dict | None, expires: int | None,
+def changes(entry: Entry, *, mode: str, creds: RoleCredentials | None, expires: int | None,
             region: str | None) -> list[tuple[str, str | None]]:
     out: list[tuple[str, str | None]] = []
     if mode == "profile":
@@ -85,7 +90,7 @@ def inherited_region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
 
 
-def child_environment(entry: Entry, creds: dict, region: str | None, expires: int) -> dict[str, str]:
+def child_environment(entry: Entry, creds: RoleCredentials, region: str | None, expires: int) -> dict[str, str]:
     """os.environ for `ssoenv exec`: credentials mode, whatever the shell had."""
     env = dict(os.environ)
     for name, value in changes(entry, mode="credentials", creds=creds, expires=expires, region=region):
@@ -99,7 +104,8 @@ def child_environment(entry: Entry, creds: dict, region: str | None, expires: in
 def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
                interactive: bool | None = None) -> str:
     """What `use` and `pick` print: switch the shell to `entry`."""
-    from ssoenv import cache, creds as creds_mod, login, shellout
+    from ssoenv import cache, login, shellout
+    from ssoenv import creds as creds_mod
 
     if mode == "profile" and not entry.profile:
         raise UsageError(f"{entry.account_name or entry.account_id}/{entry.role} has no profile in the AWS config",
@@ -109,7 +115,7 @@ def statements(config, entry: Entry, *, shell: str, mode: str | None = None,
     region = region_for(entry)
     if chosen == "profile":
         token = login.ensure_token(session, interactive=interactive, min_valid=60)
-        expires = cache.epoch(cache.parse_time(token["expiresAt"]))
+        expires = cache.epoch(cache.parse_time(token["expiresAt"]) or cache.now())
         creds = None
     else:
         creds = creds_mod.get(config, entry, interactive=interactive)

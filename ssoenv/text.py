@@ -27,5 +27,5 @@ def table(rows: list[tuple[str, ...]], *, width: int | None = None) -> str:
     if not rows:
         return ""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     return "".join((line[:width] if width else line) + "\n" for line in lines)

@@ -18,6 +18,13 @@ from ssoenv import cache, paths
 from ssoenv.awsconfig import SsoSession
 from ssoenv.log import get_logger
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ssoenv.shapes import Registration, Token
+
 log = get_logger(__name__)
 
 REGISTRATION_MARGIN = 15 * 60  # reuse a client registration while more than this remains
@@ -27,39 +34,41 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # identity.OIDC_G
 
 # --- the token file ------------------------------------------------------------------
 
-def read_token(session: SsoSession) -> dict | None:
+def read_token(session: SsoSession) -> Token | None:
     data = cache.read_json(paths.token_cache_file(session.cache_key))
     if not isinstance(data, dict) or not isinstance(data.get("accessToken"), str) or not data["accessToken"]:
         return None
     if cache.parse_time(data.get("expiresAt", "")) is None:
         return None
-    return data
+    token: Token = data  # type: ignore[assignment]  # its shape checked above
+    return token
 
 
-def seconds_left(token: dict | None) -> float:
+def seconds_left(token: Token | None) -> float:
     if not token:
         return float("-inf")
     expires = cache.parse_time(token.get("expiresAt", ""))
     return (expires - cache.now()).total_seconds() if expires else float("-inf")
 
 
-def can_refresh(token: dict | None) -> bool:
+def can_refresh(token: Token | None) -> bool:
     if not token or not token.get("refreshToken") or not token.get("clientId") or not token.get("clientSecret"):
         return False
     reg_expires = cache.parse_time(token.get("registrationExpiresAt", ""))
     return reg_expires is not None and reg_expires > cache.now()
 
 
-def same_token(a: dict | None, b: dict | None) -> bool:
+def same_token(a: Token | None, b: Token | None) -> bool:
     return (a or {}).get("accessToken") == (b or {}).get("accessToken")
 
 
-def write_token(session: SsoSession, response: dict, registration: dict, *, renewing: dict | None = None) -> dict:
+def write_token(session: SsoSession, response: dict, registration: Registration, *,
+                renewing: Token | None = None) -> Token:
     """Write the token a login or a renewal brought. `renewing`: the token it renews;
     if the file no longer holds that one, another tool (which does not take our lock)
     wrote a newer one meanwhile: keep theirs, and use ours in this process only."""
     expires = cache.now() + dt.timedelta(seconds=int(response.get("expiresIn", 3600)))
-    token = {
+    token: Token = {
         "startUrl": session.start_url,
         "region": session.region,
         "accessToken": response["accessToken"],
@@ -97,7 +106,7 @@ def registration_path(session: SsoSession, pkce: bool) -> Path:
     return paths.registration_cache_file(*registration_args(session))
 
 
-def fits_flow(registration: dict, *, pkce: bool) -> bool:
+def fits_flow(registration: Mapping[str, Any], *, pkce: bool) -> bool:
     """PKCE needs the authorization_code grant; the device flow any registration that
     is not restricted to other grants (the AWS CLI v2 registers without grantTypes)."""
     grants = registration.get("grantTypes") or []

@@ -9,9 +9,9 @@ import signal
 from pathlib import Path
 
 import pytest
+from support import SESSION_CONFIG
 
 from ssoenv.emulator import Emulator, EmulatorConfig
-from support import SESSION_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -48,10 +48,10 @@ class PausedWrite:
                 if self.proc.poll() is not None:
                     out, err = self.proc.communicate()
                     raise AssertionError(f"the process ended ({self.proc.returncode}) before it paused "
-                                         f"inside the write: {err}")
+                                         f"inside the write: {err}") from None
                 if time.monotonic() > deadline:
                     self.proc.kill()
-                    raise AssertionError("the process never reached the paused write")
+                    raise AssertionError("the process never reached the paused write") from None
                 time.sleep(0.02)
 
     def release(self) -> None:

@@ -11,10 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from support import need
 
 from ssoenv import cache, paths
 from ssoenv.emulator.awsdata import write_endpoint_rulesets
-from support import need
 
 AWS_CLI = "/usr/bin/aws"  # Debian's AWS CLI v2 2.9: device code flow only
 START_URL = "https://d-0000000000.awsapps.com/start"  # conftest.SESSION_CONFIG's

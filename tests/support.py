@@ -172,7 +172,7 @@ class Tmux:
         return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args], env=self.env,
                               capture_output=True, text=True, check=check, timeout=30)
 
-    def start(self, argv: list[str], cwd: Path | None = None) -> "Tmux":
+    def start(self, argv: list[str], cwd: Path | None = None) -> Tmux:
         self._tmux("new-session", "-d", "-x", str(self.width), "-y", str(self.height),
                    "-c", str(cwd or self.env["HOME"]), "--", *argv)
         self._tmux("set-option", "-g", "status", "off")

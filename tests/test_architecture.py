@@ -5,7 +5,8 @@
 - the import graph has no cycle;
 - only ssoenv/cli.py imports from ssoenv.commands, and a command module imports
   nothing from a sibling command module (what two commands share lives in core);
-- boto3/botocore are imported only by ssoenv/identity.py.
+- boto3/botocore are imported only by ssoenv/identity.py;
+- a module imports only from its own layer of the README's module map or below.
 """
 
 from __future__ import annotations
@@ -149,3 +150,43 @@ def test_only_identity_imports_boto3_and_botocore():
                        for imported in imported_names(path)
                        if imported.split(".")[0] in ("boto3", "botocore"))
     assert offenders == []
+
+
+# The layers of the README's module map, lowest first: a module imports only from its own
+# layer or below. A new module must be placed here (the test names any that is not).
+LAYERS = [
+    ("base", {"ssoenv", "ssoenv.errors", "ssoenv.paths", "ssoenv.text", "ssoenv.shellout", "ssoenv.log",
+              "ssoenv.terminal", "ssoenv.settings", "ssoenv.shapes", "ssoenv.subcommands"}),
+    ("files", {"ssoenv.cache", "ssoenv.awsconfig", "ssoenv.tokens"}),
+    ("aws", {"ssoenv.identity", "ssoenv.login", "ssoenv.awscli"}),
+    ("accounts", {"ssoenv.catalog", "ssoenv.sync", "ssoenv.targets", "ssoenv.creds", "ssoenv.switch"}),
+    ("features", {"ssoenv.shells", "ssoenv.picker", "ssoenv.frecency", "ssoenv.preview", "ssoenv.complete",
+                  "ssoenv.console", "ssoenv.credserver", "ssoenv.sandbox", "ssoenv.demo", "ssoenv.emulator"}),
+    ("cli", {"ssoenv.cli", "ssoenv.__main__", "ssoenv.commands"}),
+]
+
+
+def layer_of(module: str) -> int | None:
+    """The layer of `module`: its own entry, else its package's (ssoenv.emulator.server is
+    in ssoenv.emulator's); `ssoenv` itself covers only the package's __init__."""
+    while module:
+        for index, (_, names) in enumerate(LAYERS):
+            if module in names:
+                return index
+        module = module.rpartition(".")[0] if module.count(".") > 1 else ""
+    return None
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in modules() if layer_of(m) is None] == []
+
+
+def test_modules_import_only_their_layer_or_below():
+    offenders = []
+    for name, targets in graph().items():
+        mine = layer_of(name)
+        for target in targets:
+            theirs = layer_of(target)
+            if mine is not None and theirs is not None and theirs > mine and (name, target) not in KNOWN_CYCLE_EDGES:
+                offenders.append(f"{name} ({LAYERS[mine][0]}) imports {target} ({LAYERS[theirs][0]})")
+    assert sorted(offenders) == []

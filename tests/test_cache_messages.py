@@ -9,8 +9,8 @@ import os
 import subprocess
 
 import pytest
-
 from support import ssoenv_subprocess
+
 from ssoenv import paths
 from ssoenv.emulator.config import default_accounts
 

@@ -14,7 +14,6 @@ import os
 import subprocess
 
 import pytest
-
 from support import SESSION_CONFIG
 
 SSO_PROFILE = ("[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
@@ -26,9 +25,11 @@ BROKEN = {
                           "more than one [profile ro] section (line 15)"),
     "duplicate key": (SESSION_CONFIG + "\n" + SSO_PROFILE + "sso_role_name = AdministratorAccess\n",
                       "sets sso_role_name twice in [profile ro] (line 14)"),
-    "inline comment in a session": (SESSION_CONFIG.replace("sso_region = us-east-1", "sso_region = us-east-1 ; N. Virginia")
+    "inline comment in a session": (SESSION_CONFIG.replace("sso_region = us-east-1",
+                                                           "sso_region = us-east-1 ; N. Virginia")
                                     + "\n" + SSO_PROFILE,
-                                    "sso_region in [sso-session corp] holds an inline comment ('us-east-1 ; N. Virginia')"),
+                                    "sso_region in [sso-session corp] holds an inline comment "
+                                    "('us-east-1 ; N. Virginia')"),
     "inline comment in a profile": (SESSION_CONFIG + "\n" + SSO_PROFILE + "region = eu-west-1 # Ireland\n",
                                     "region in [profile ro] holds an inline comment ('eu-west-1 # Ireland')"),
     "byte-order mark": ("\ufeff" + SESSION_CONFIG + "\n" + SSO_PROFILE, "starts with a byte-order mark"),
@@ -103,7 +104,8 @@ def test_profile_names_are_read_as_botocore_reads_headers(logged_in, aws_config,
     assert {"my ro", "default"} == set(botocore.session.Session().full_config["profiles"])
     status, out, err = run("list", "--json")
     assert status == 0, err
-    assert [e["profile"] for e in json.loads(out) if e["profile"]] == ["my ro"]  # `two words`: no profile for the AWS CLI
+    # `two words`: no profile for the AWS CLI
+    assert [e["profile"] for e in json.loads(out) if e["profile"]] == ["my ro"]
     status, out, err = run("use", "my ro", "--shell", "bash")
     assert status == 0 and "export AWS_PROFILE='my ro';" in out, err
 
@@ -128,7 +130,8 @@ def test_configure_updates_a_crlf_file_in_place_keeping_crlf(aws_config, run):
     aws_config.write_bytes(CRLF_CONFIG.encode())
     status, _, err = run("configure", "--sso-session", "corp", "--region", "eu-central-1")
     assert status == 0, err
-    assert aws_config.read_bytes() == CRLF_CONFIG.replace("sso_region = us-east-1", "sso_region = eu-central-1").encode()
+    expected = CRLF_CONFIG.replace("sso_region = us-east-1", "sso_region = eu-central-1")
+    assert aws_config.read_bytes() == expected.encode()
 
 
 def test_configure_appends_a_session_to_a_crlf_file_in_crlf(aws_config, run):
@@ -136,8 +139,10 @@ def test_configure_appends_a_session_to_a_crlf_file_in_crlf(aws_config, run):
     status, _, err = run("configure", "--sso-session", "lab", "--start-url", "https://lab.awsapps.com/start",
                          "--region", "eu-west-1")
     assert status == 0, err
-    assert aws_config.read_bytes() == (CRLF_CONFIG + "\r\n[sso-session lab]\r\nsso_start_url = https://lab.awsapps.com/start\r\n"
-                                       "sso_region = eu-west-1\r\nsso_registration_scopes = sso:account:access\r\n").encode()
+    assert aws_config.read_bytes() == (CRLF_CONFIG + "\r\n[sso-session lab]\r\n"
+                                       "sso_start_url = https://lab.awsapps.com/start\r\n"
+                                       "sso_region = eu-west-1\r\n"
+                                       "sso_registration_scopes = sso:account:access\r\n").encode()
 
 
 ODD = ("[sso-session corp]\n"

@@ -322,7 +322,8 @@ def test_pkce_happy_path_and_single_use_code(start, session):
     status, headers, _ = http_request(authorize_url(emu, client, challenge))
     assert status == 302
     location = urlsplit(headers["location"])
-    assert (location.scheme, location.hostname, location.port, location.path) == ("http", "127.0.0.1", 54321, "/oauth/callback")
+    assert (location.scheme, location.hostname, location.port, location.path) == (
+        "http", "127.0.0.1", 54321, "/oauth/callback")
     query = parse_qs(location.query)
     assert query["state"] == ["st4te"]
     code = query["code"][0]
@@ -380,7 +381,8 @@ def test_pkce_bad_redirect_uri_gets_an_error_page_not_a_redirect(start, session,
     assert status == 400 and "location" not in headers
     assert headers["content-type"].startswith("text/html") and b"redirect" in page.lower()
     # Any port on the registered loopback URI is fine (RFC 8252).
-    assert http_request(authorize_url(emu, client, "c" * 43, redirect_uri="http://127.0.0.1:1/oauth/callback"))[0] == 302
+    url = authorize_url(emu, client, "c" * 43, redirect_uri="http://127.0.0.1:1/oauth/callback")
+    assert http_request(url)[0] == 302
 
 
 def test_pkce_unknown_client_and_missing_challenge(start, session):
@@ -391,7 +393,8 @@ def test_pkce_unknown_client_and_missing_challenge(start, session):
     assert status == 400 and "location" not in headers
     status, headers, _ = http_request(authorize_url(emu, client, ""))
     assert status == 302
-    assert parse_qs(urlsplit(headers["location"]).query) == {"error": ["invalid_request"], "error_description": ["PKCE S256 is required"], "state": ["st4te"]}
+    assert parse_qs(urlsplit(headers["location"]).query) == {
+        "error": ["invalid_request"], "error_description": ["PKCE S256 is required"], "state": ["st4te"]}
 
 
 def test_pkce_manual_allow_and_deny(start, session):
@@ -482,7 +485,8 @@ def test_pagination_over_250_accounts_collects_each_once(start, session):
 
 def test_list_account_roles_paginates(start, session):
     roles = ["AdministratorAccess", "ReadOnlyAccess", "Billing", "SecurityAudit", "Dev"]
-    emu = start(accounts=[{"accountId": "333333333333", "accountName": "Five", "emailAddress": "f@example.com", "roles": roles}])
+    emu = start(accounts=[{"accountId": "333333333333", "accountName": "Five", "emailAddress": "f@example.com",
+                           "roles": roles}])
     sso = Sso(session, emu.url)
     _, token = sso.login()
     pages = list(
@@ -496,7 +500,8 @@ def test_list_account_roles_paginates(start, session):
     sso2 = Sso(session, generated.url)
     _, token2 = sso2.login()
     got = sso2.portal.list_account_roles(accessToken=token2["accessToken"], accountId="100000000002")["roleList"]
-    assert [r["roleName"] for r in got] == ["AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "ViewOnlyAccess"]
+    assert [r["roleName"] for r in got] == ["AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess",
+                                            "ViewOnlyAccess"]
 
 
 def test_role_credentials_and_no_access(start, session):
@@ -526,7 +531,8 @@ def test_set_accounts_at_runtime(start, session):
     emu = start()
     sso = Sso(session, emu.url)
     _, token = sso.login()
-    emu.set_accounts([{"accountId": "444444444444", "accountName": "New $(name)", "emailAddress": "n@example.com", "roles": ["Dev"]}])
+    emu.set_accounts([{"accountId": "444444444444", "accountName": "New $(name)", "emailAddress": "n@example.com",
+                       "roles": ["Dev"]}])
     assert sso.portal.list_accounts(accessToken=token["accessToken"])["accountList"] == [
         {"accountId": "444444444444", "accountName": "New $(name)", "emailAddress": "n@example.com"}
     ]
@@ -637,7 +643,8 @@ def test_injected_faults(start, session):
     assert exc.value.response["error"] == "server_error"
     emu.inject_fault("GetRoleCredentials", status=429)
     with pytest.raises(sso.portal.exceptions.TooManyRequestsException):
-        sso.portal.get_role_credentials(accessToken=token["accessToken"], accountId="111111111111", roleName="ReadOnlyAccess")
+        sso.portal.get_role_credentials(accessToken=token["accessToken"], accountId="111111111111",
+                                        roleName="ReadOnlyAccess")
     with pytest.raises(ValueError):
         emu.inject_fault("NoSuchOperation")
 
@@ -768,7 +775,8 @@ def test_ten_thousand_generated_accounts_are_cheap(start, session):
     assert len(last) == 3
     assert sso.portal.list_account_roles(accessToken=token["accessToken"], accountId="100000010000")["roleList"] == []
     with pytest.raises(sso.portal.exceptions.ResourceNotFoundException):
-        sso.portal.get_role_credentials(accessToken=token["accessToken"], accountId="100000010000", roleName="ReadOnlyAccess")
+        sso.portal.get_role_credentials(accessToken=token["accessToken"], accountId="100000010000",
+                                        roleName="ReadOnlyAccess")
 
 
 def test_http_control_endpoints(start, session):
@@ -791,8 +799,11 @@ def test_http_control_endpoints(start, session):
     assert code_of(exc) == ("InternalServerException", 500)
     assert control(emu, "fault", {"op": "Nope"})[0] == 400
 
-    assert control(emu, "accounts", [{"accountId": "555555555555", "accountName": "Ctl", "emailAddress": "c@example.com", "roles": ["R"]}])[0] == 200
-    assert [a["accountName"] for a in sso.portal.list_accounts(accessToken=token["accessToken"])["accountList"]] == ["Ctl"]
+    new_accounts = [{"accountId": "555555555555", "accountName": "Ctl", "emailAddress": "c@example.com",
+                     "roles": ["R"]}]
+    assert control(emu, "accounts", new_accounts)[0] == 200
+    listed = sso.portal.list_accounts(accessToken=token["accessToken"])["accountList"]
+    assert [a["accountName"] for a in listed] == ["Ctl"]
 
     assert control(emu, "config", {"throttle_rps": 1})[0] == 200
     assert emu.config.throttle_rps == 1

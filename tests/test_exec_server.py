@@ -56,8 +56,8 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def s3(world):
     need_module("moto.server", "moto[server]")
-    from moto.server import ThreadedMotoServer
     import boto3
+    from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -158,6 +158,7 @@ def _served(world: Sandbox, *argv: str) -> tuple[subprocess.Popen, dict[str, str
     proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", *argv], env=world.env, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     exports = {}
+    assert proc.stdout is not None  # stdout=PIPE
     for line in proc.stdout:
         match = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
         if match:

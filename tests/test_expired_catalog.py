@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from support import ssoenv_subprocess
+
 from ssoenv import paths
 
 LOGIN_HINT = "run: ssoenv login --sso-session corp"

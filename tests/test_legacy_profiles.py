@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from support import SESSION_CONFIG, need, ssoenv_subprocess
+
 from ssoenv import paths
 
 START_URL = "https://d-2222222222.awsapps.com/start"

@@ -15,8 +15,8 @@ import textwrap
 import time
 
 import pytest
+from support import SESSION_CONFIG
 
-from support import SESSION_CONFIG, ssoenv_subprocess
 from ssoenv import cache, paths
 
 

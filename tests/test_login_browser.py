@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from login_support import aws_data_path, browser_urls, make_browser
+
 from ssoenv import paths
 from ssoenv.emulator import Emulator
 

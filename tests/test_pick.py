@@ -6,7 +6,6 @@ import os
 import sys
 
 import pexpect
-import pytest
 
 
 def spawn_pick(*args, env_extra=None):

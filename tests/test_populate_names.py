@@ -5,7 +5,6 @@ the summary says; populate fetches the account list itself right after a login."
 from __future__ import annotations
 
 import pytest
-
 from support import SESSION_CONFIG
 
 

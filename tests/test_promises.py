@@ -24,9 +24,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from support import SESSION_CONFIG, ssoenv_subprocess
 from interrupt_support import PausedWrite, leftovers
+from support import SESSION_CONFIG, ssoenv_subprocess
+
 from ssoenv import cache, paths
 
 ROOT_RO = ("exec", "RootAccount/ReadOnlyAccess", "--")
@@ -319,8 +319,9 @@ EVAL_THEN_ENV = {
 
 
 def _after_eval(shell: str, statements: str, start: dict[str, str]) -> dict[str, str]:
-    from support import missing_tool
     import shutil
+
+    from support import missing_tool
 
     if not shutil.which(shell):
         missing_tool(shell)

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from login_support import (
     aws_data_path,
     aws_sso_login,
@@ -21,6 +20,7 @@ from login_support import (
     shared_slot,
     token,
 )
+
 from ssoenv import cache, paths
 
 

@@ -9,7 +9,6 @@ import os
 import sys
 
 import pytest
-
 from support import ssoenv_subprocess
 
 # Three sso-sessions, none logged in: a command names the one it chose in its

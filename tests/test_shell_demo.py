@@ -30,7 +30,8 @@ def _leftovers(env) -> list[str]:
 def test_command_runs_in_the_demo_and_passes_its_status(user_env):
     started = time.monotonic()
     out = subprocess.run([SSOENV, "demo", "--command",
-                          'ssoenv list; echo "home=$HOME"; env | grep -c "^AWS_PROFILE=\\|^AWS_ACCESS_KEY_ID=\\|^SSOENV_ACCOUNT_ID="; exit 7'],
+                          'ssoenv list; echo "home=$HOME"; '
+                          'env | grep -c "^AWS_PROFILE=\\|^AWS_ACCESS_KEY_ID=\\|^SSOENV_ACCOUNT_ID="; exit 7'],
                          env=user_env, capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert out.returncode == 7, out.stderr

@@ -18,7 +18,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from support import SHELLS, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
 
-
 @pytest.fixture(autouse=True)
 def _tmux_installed():
     need("tmux")  # a failure under CI
@@ -91,7 +90,8 @@ def test_use_switches_and_the_bare_prompt_shows_the_segment(shell, world, start)
     line = tmux.wait(r"^aws:MemberAccount/ReadOnlyAccess (59m|1h00m) ")
     assert last_prompt_line(line).count("aws:") == 1
     # the program's other subcommands run unchanged, with their exit status
-    screen = tmux.run(f"clear; ssoenv use --account 999999999999 --role Nope; echo st={'$status' if shell == 'fish' else '$?'}")
+    status_var = "$status" if shell == "fish" else "$?"
+    screen = tmux.run(f"clear; ssoenv use --account 999999999999 --role Nope; echo st={status_var}")
     assert re.search(r"^st=1$", screen, re.M), screen
     screen = tmux.run(f"clear; ssoenv list | grep -c ReadOnlyAccess; echo st={'$status' if shell == 'fish' else '$?'}")
     assert re.search(r"^2$", screen, re.M) and re.search(r"^st=0$", screen, re.M), screen

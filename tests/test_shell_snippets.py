@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import under_ci  # noqa: E402
-from support import SHELLS, SSOENV, VENV_BIN, clean_env, need, rendered  # noqa: E402
+from support import (  # noqa: E402
+    SHELLS,
+    SSOENV,
+    clean_env,
+    need,
+    rendered,
+    under_ci,  # noqa: E402
+)
 
 SOURCE = {"bash": 'eval "$(ssoenv init bash)"', "zsh": 'eval "$(ssoenv init zsh)"',
           "fish": "ssoenv init fish | source"}
@@ -123,8 +129,8 @@ printf '%s' "$PROMPT_COMMAND"
     assert out.returncode == 0, out.stderr
     assert out.stdout == "__ssoenv_hook\n user_hook_1; user_hook_2"
     # and it still parses as shell code
-    assert sh("bash", f"user_hook_1() {{ :; }}; user_hook_2() {{ :; }}; __ssoenv_hook() {{ :; }}\n"
-                      f"eval $'__ssoenv_hook\\n user_hook_1; user_hook_2'", env).returncode == 0
+    assert sh("bash", "user_hook_1() { :; }; user_hook_2() { :; }; __ssoenv_hook() { :; }\n"
+                      "eval $'__ssoenv_hook\\n user_hook_1; user_hook_2'", env).returncode == 0
 
 
 def test_bash_prompt_command_array_form_survives(env):
@@ -315,7 +321,7 @@ def test_prompt_segment_with_empty_path(shell, env, snippet_files):
     assert out.returncode == 0
     blocks = out.stdout.split("\037")[:-1]
     assert len(blocks) == len(cases)
-    for (case, expected), block in zip(cases, blocks):
+    for (case, expected), block in zip(cases, blocks, strict=True):
         printed, from_variable = block.split("\036")
         assert printed == (expected.replace("%", "%%") if shell == "zsh" else expected), case
         if shell != "fish":

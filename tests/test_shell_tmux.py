@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,8 +14,18 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from support import (  # noqa: E402
-    AWS_CLI, SHELLS, SSOENV, Tmux, clean_env, need, need_module, pick, shell_sandbox, write_rc,
+    AWS_CLI,
+    SHELLS,
+    SSOENV,
+    Tmux,
+    clean_env,
+    need,
+    need_module,
+    pick,
+    shell_sandbox,
+    write_rc,
 )
+
 
 @pytest.fixture(autouse=True)
 def _tmux_installed():
@@ -41,8 +50,8 @@ def s3(world):
     """moto's S3 on loopback with one bucket; the AWS CLI reaches it with --endpoint-url."""
     need(AWS_CLI)
     need_module("moto.server", "moto[server]")
-    from moto.server import ThreadedMotoServer
     import boto3
+    from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

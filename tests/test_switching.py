@@ -9,12 +9,16 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import Literal
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import ssoenv_subprocess
+
 from ssoenv import paths
+
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)  # lone surrogates cannot be encoded
 
 SHELL_PRINT = {  # eval the statements, then print one variable byte for byte
     "bash": ["bash", "--noprofile", "--norc", "-c", 'eval "$1" && printf %s "$SSOENV_ACCOUNT_NAME"', "_"],
@@ -188,7 +192,7 @@ def test_expired_registration_needs_login(synced, run):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(name=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+@given(name=st.text(st.characters(blacklist_categories=SURROGATES, blacklist_characters="\x00"),
                     min_size=1, max_size=300)
        | st.sampled_from(["$(touch pwned)", "`touch pwned`", "'\"'\"", "a\\", "\\'", "-e", "--help",
                           "100%s%n", "line\nbreak\r\n", "ünï\u200bcødé 🙂", "$HOME ${HOME} !!"]))
@@ -312,7 +316,8 @@ def test_env_formats(synced, run, fmt, first):
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith(first)
-    names = [(l.split()[2] if fmt == "fish" else l.split("=")[0].split()[-1]).replace("$Env:", "") for l in lines]
+    names = [(line.split()[2] if fmt == "fish" else line.split("=")[0].split()[-1]).replace("$Env:", "")
+             for line in lines]
     assert names == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION"]
 
 
@@ -451,7 +456,8 @@ def test_exec_target_then_a_command_with_its_own_double_dash(synced):
     assert proc.stdout.split() == ["a", "--", "b"]
 
 
-@pytest.mark.parametrize("argv", [["list", "--sso-session", "nope"], ["pick", "--shell", "bash", "--sso-session", "nope"]])
+@pytest.mark.parametrize("argv", [["list", "--sso-session", "nope"],
+                                  ["pick", "--shell", "bash", "--sso-session", "nope"]])
 def test_unknown_session_is_named(synced, run, argv):
     status, out, err = run(*argv)
     assert status == 1 and out == "" and "no sso-session named 'nope'" in err

@@ -15,6 +15,7 @@ import sys
 import textwrap
 
 from login_support import aws_data_path, aws_sso_login, need_aws_cli, token
+
 from ssoenv import cache, paths
 
 MEMBER_PROFILE = ("\n[profile member]\nsso_session = corp\nsso_account_id = 222222222222\n"

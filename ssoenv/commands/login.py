@@ -26,14 +26,14 @@ def run(args) -> int:
     for session in awsconfig.choose_sessions(config, session=args.sso_session, profile=args.profile,
                                              all_sessions=args.all):
         token = tokens.read_token(session)
-        if not args.force and tokens.seconds_left(token) > login.REFRESH_WINDOW:
+        if not args.force and token is not None and tokens.seconds_left(token) > login.REFRESH_WINDOW:
             print(f"ssoenv: already logged in to {session.label} "
                   f"(until {token['expiresAt']}); use --force to log in again", file=sys.stderr)
             continue
         token = login.login(session, device_code=args.device_code or args.no_browser,
                             open_browser=not args.no_browser, via_aws_cli=args.via_aws_cli)
         renew = "renews silently" if tokens.can_refresh(token) else "no silent renewal"
-        expires = cache.parse_time(token["expiresAt"])
+        expires = cache.parse_time(token["expiresAt"]) or cache.now()
         print(f"ssoenv: logged in to {session.label} until "
               f"{expires.astimezone().strftime('%Y-%m-%d %H:%M %Z')} ({renew})", file=sys.stderr)
     return 0

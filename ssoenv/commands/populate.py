@@ -18,6 +18,10 @@ import sys
 from ssoenv.errors import SsoenvError, UsageError
 from ssoenv.text import is_account_id
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from ssoenv.catalog import Entry
+
 DEFAULT_TEMPLATE = "{account_name}-{role_name}"
 # The block remembers a non-default template, so a later plain `populate` names new
 # profiles the same way (and does not report every profile as "would be renamed").
@@ -34,7 +38,7 @@ LISTED = 20  # names listed per kind in a summary (--dry-run lists them all)
 def configure_parser(p) -> None:
     p.add_argument("--sso-session", metavar="NAME", help="only this sso-session (default: every synced one)")
     p.add_argument("--template", default=None,
-                   help="profile name template; fields: " + ", ".join("{%s}" % f for f in FIELDS)
+                   help="profile name template; fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
                    + f" (default: the block's last one, else {DEFAULT_TEMPLATE}); existing profiles "
                    "keep their names unless --rename")
     p.add_argument("--rename", action="store_true",
@@ -57,7 +61,7 @@ def _clean(name: str) -> str:
 
 def check_template(template: str, where: str = "--template") -> None:
     """Refuse a template that cannot name profiles (exit 2), before anything is read."""
-    fields = "fields: " + ", ".join("{%s}" % f for f in FIELDS)
+    fields = "fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
     if not template.strip():
         raise UsageError(f"{where} is empty; {fields}")
     if not template.isprintable():
@@ -205,7 +209,7 @@ def run(args) -> int:
         config.session(args.sso_session)
     sessions = [args.sso_session] if args.sso_session else list(config.sessions)
 
-    reachable = {}
+    reachable: dict[tuple[str, str, str], Entry] = {}
     skipped = 0
     for e in sorted(_entries(config, sessions),
                     key=lambda e: (e.sso_session, (e.account_name or "").lower(), e.account_id, e.role)):

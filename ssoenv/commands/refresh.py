@@ -40,7 +40,7 @@ def _legacy(session, min_valid: int, *, quiet: bool) -> int:
     why = ("it is a legacy profile (sso_start_url in the profile, no sso-session), "
            "and a legacy login has no refresh token")
     hint = "an [sso-session] renews silently: `ssoenv configure`, then `sso_session = NAME` in the profile"
-    if tokens.seconds_left(token) > min_valid:
+    if token is not None and tokens.seconds_left(token) > min_valid:
         if not quiet:
             print(f"ssoenv: {session.label} is valid until {token['expiresAt']}; it cannot be renewed "
                   "silently: log in again when it expires", file=sys.stderr)

@@ -9,7 +9,8 @@ import dataclasses
 import signal
 import sys
 import threading
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 PROG = "python -m ssoenv.emulator"
 

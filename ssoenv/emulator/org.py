@@ -80,7 +80,8 @@ class GeneratedOrganisation(Organisation):
         }
 
     def roles(self, account_id: str) -> tuple[str, ...] | None:
-        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isascii() and account_id.isdigit()):
+        if not (isinstance(account_id, str) and len(account_id) == 12
+                and account_id.isascii() and account_id.isdigit()):
             return None
         index = int(account_id) - GENERATED_ID_BASE
         if not 0 <= index < self._count:

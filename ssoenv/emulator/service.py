@@ -646,7 +646,8 @@ class IdentityCenter:
                 return Html(400, "Invalid client", "<p>The application is not registered (invalid client_id).</p>")
             redirect_uri = params.get("redirect_uri", "")
             if not redirect_uri or not self._redirect_allowed(client, redirect_uri):
-                return Html(400, "Invalid redirect URI", "<p>The redirect_uri is not registered for this application.</p>")
+                return Html(400, "Invalid redirect URI",
+                            "<p>The redirect_uri is not registered for this application.</p>")
             state = params.get("state")
             if params.get("response_type") != "code":
                 return Redirect(self._with_params(redirect_uri, {"error": "unsupported_response_type", "state": state}))
@@ -806,14 +807,13 @@ class IdentityCenter:
                 raise _portal(self.config.no_access_error, "No access")
             ttl = self.config.credentials_ttl
         rand = secrets.SystemRandom()
-        creds = {
-            "accessKeyId": "ASIA" + "".join(rand.choice(ACCESS_KEY_ALPHABET) for _ in range(16)),
-            "secretAccessKey": "".join(rand.choice(SECRET_KEY_ALPHABET) for _ in range(40)),
-            "sessionToken": "IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(300),
-            "expiration": int((time.time() + ttl) * 1000),
-        }
-        self.federation.remember(creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"],
-                                 account_id, role_name, creds["expiration"] / 1000)
+        key_id = "ASIA" + "".join(rand.choice(ACCESS_KEY_ALPHABET) for _ in range(16))
+        secret = "".join(rand.choice(SECRET_KEY_ALPHABET) for _ in range(40))
+        session_token = "IQoJb3JpZ2luX2Vj" + secrets.token_urlsafe(300)
+        expires_ms = int((time.time() + ttl) * 1000)
+        creds = {"accessKeyId": key_id, "secretAccessKey": secret, "sessionToken": session_token,
+                 "expiration": expires_ms}
+        self.federation.remember(key_id, secret, session_token, account_id, role_name, expires_ms / 1000)
         return {"roleCredentials": creds}
 
     def logout(self, token: str | None) -> None:

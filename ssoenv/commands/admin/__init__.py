@@ -17,13 +17,28 @@ This package: the parser and dispatch here; `delegation` (Organizations), `sessi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from functools import partial
 
 from ssoenv.commands.admin.delegation import (
-    ENABLE_TRUSTED_ACCESS, SERVICE_PRINCIPAL, _org_error, list_delegated, set_delegation, validate_account_id)
+    ENABLE_TRUSTED_ACCESS,
+    SERVICE_PRINCIPAL,
+    _org_error,
+    list_delegated,
+    set_delegation,
+    validate_account_id,
+)
 from ssoenv.commands.admin.session_duration import (
-    MAX_SESSION, MIN_SESSION, format_duration, humanise_duration, iso_to_seconds, list_permission_sets,
-    parse_duration, set_session_duration, to_iso_duration)
+    MAX_SESSION,
+    MIN_SESSION,
+    format_duration,
+    humanise_duration,
+    iso_to_seconds,
+    list_permission_sets,
+    parse_duration,
+    set_session_duration,
+    to_iso_duration,
+)
 
 __all__ = ["configure_parser", "run", "SERVICE_PRINCIPAL",
            "ENABLE_TRUSTED_ACCESS", "MIN_SESSION", "MAX_SESSION", "parse_duration", "format_duration",
@@ -71,7 +86,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    handlers = {
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "delegate": partial(set_delegation, register=True),
         "undelegate": partial(set_delegation, register=False),
         "delegated": list_delegated,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 from ssoenv.errors import SsoenvError, UsageError
 
@@ -48,7 +48,7 @@ def print_table(headers: list[str], rows: list[list]) -> None:
     cells = [headers] + [[cell(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for row in cells:
-        line = "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths)) + "  " + row[-1]
+        line = "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
         print(line.rstrip())
 
 

@@ -6,8 +6,16 @@ import json
 import re
 from functools import partial
 
-from ssoenv.commands.admin.common import (aws_call, aws_list, cell, check_can_confirm, confirm, iso_time,
-                                          print_table, say)
+from ssoenv.commands.admin.common import (
+    aws_call,
+    aws_list,
+    cell,
+    check_can_confirm,
+    confirm,
+    iso_time,
+    print_table,
+    say,
+)
 from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
 SERVICE_PRINCIPAL = "sso.amazonaws.com"
@@ -94,7 +102,7 @@ def _check_may_register(orgs, account_id: str, label: str) -> None:
     if SERVICE_PRINCIPAL not in enabled:
         raise SsoenvError(f"trusted access for IAM Identity Center is not enabled in the organization: "
                           f"run `{ENABLE_TRUSTED_ACCESS}` with the management account")
-    current = [a.get("Id") for a in _delegated_admins(orgs)]
+    current = [str(a.get("Id")) for a in _delegated_admins(orgs)]
     if account_id in current:
         raise SsoenvError(f"account {label} is already a delegated administrator for IAM Identity Center")
     if current:

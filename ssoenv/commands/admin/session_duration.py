@@ -8,8 +8,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ssoenv.commands.admin.common import (aws_call, aws_list, cell, check_can_confirm, confirm, print_table,
-                                          say)
+from ssoenv.commands.admin.common import aws_call, aws_list, cell, check_can_confirm, confirm, print_table, say
 from ssoenv.errors import ExitStatus, SsoenvError, UsageError
 
 # Provisioning is asynchronous: poll this often, give up after this long (tests shorten both).
