@@ -1,15 +1,13 @@
 """Accounts x roles x profiles: the entries `list`, `pick` and `use` work on.
 
 The account list of each sso-session is cached in one JSON file (0600, atomic)
-with the time it was fetched. Readers never wait for the network: when the cache
-is older than the TTL they use it at once and start one background `ssoenv sync`.
+with the time it was fetched. When to fetch it (first use, background refresh of a
+stale list) is the sync's business: ssoenv.sync.load_fresh. This module never
+touches the network.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from collections import namedtuple
 
 from ssoenv import cache, paths
@@ -173,100 +171,6 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
     return merged + extra
 
 
-def age(data: dict, session_name: str) -> float | None:
-    record = data["sessions"].get(session_name)
-    if not record or not isinstance(record.get("fetched_at"), (int, float)):
-        return None
-    return time.time() - record["fetched_at"]
-
-
-def renewable(session: SsoSession) -> bool:
-    """A token that works, or that a refresh token renews without a human."""
-    from ssoenv import login
-
-    token = login.read_token(session)
-    return login.seconds_left(token) > 60 or login.can_refresh(token)
-
-
 def unlisted(config: AwsConfig, data: dict) -> list[SsoSession]:
     """The logins whose account list the catalog does not have."""
     return [s for s in logins(config) if login_key(s) not in data["sessions"]]
-
-
-def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
-    """Start one detached `ssoenv sync` when a logged-in session's list is stale."""
-    stale = []
-    for session in logins(config):
-        entry_age = age(data, login_key(session))
-        if entry_age is not None and entry_age < ttl:
-            continue
-        if renewable(session):  # `sync --no-login` renews a token silently, never more
-            stale.append(login_key(session))
-    if not stale:
-        return False
-    lock = paths.lock_dir() / "background-sync.stamp"
-    try:  # one background sync a minute at most, however many pickers open
-        if time.time() - os.stat(lock).st_mtime < 60:
-            return False
-    except FileNotFoundError:
-        pass
-    cache.ensure_private_dir(lock.parent)
-    lock.touch()
-    import subprocess
-
-    devnull = subprocess.DEVNULL
-    subprocess.Popen([sys.executable, "-m", "ssoenv", "sync", "--quiet", "--no-login"],
-                     stdin=devnull, stdout=devnull, stderr=devnull, start_new_session=True,
-                     close_fds=True)
-    log.info("refreshing the account list of %s in the background", ", ".join(stale))
-    return True
-
-
-def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
-                interactive: bool | None = False) -> dict[str, Exception]:
-    """Fetch the account lists of `sessions`, renewing their tokens silently, or
-    logging in when `interactive` allows (None: when a human is at a terminal).
-
-    Returns login key -> error for each list that could not be fetched
-    (LoginRequired: it needs a login that cannot happen here).
-    """
-    from ssoenv import login, sync
-    from ssoenv.errors import SsoenvError
-
-    if interactive is None:
-        interactive = login.is_interactive()
-    failed: dict[str, Exception] = {}
-    for session in sessions:
-        try:
-            sync.sync(config, [session], allow_login=interactive, quiet=True)
-        except SsoenvError as exc:
-            log.info("no account list for %s: %s", session.label, exc.message)
-            failed[login_key(session)] = exc
-    return failed
-
-
-def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None) -> dict:
-    """The catalog, fetched first for logins that were never synced and whose token
-    works or renews silently (no login: that is the caller's decision). A fetch that
-    fails is a warning, not a failure: the other lists still serve; `failed`, if
-    given, receives login key -> error.
-
-    A stale list is refreshed in the background; only a missing one is worth a wait.
-    """
-    from ssoenv import settings
-    from ssoenv.errors import LoginRequired
-
-    data = load()
-    missing = [s for s in unlisted(config, data) if renewable(s)]
-    if missing:
-        log.info("fetching the account list of %s for the first time", ", ".join(s.label for s in missing))
-        errors = fetch_lists(config, missing, interactive=False)
-        for name, exc in errors.items():
-            if not isinstance(exc, LoginRequired):  # a needed login is the caller's to name
-                print(f"ssoenv: could not fetch the account list of {name}: {exc.message}", file=sys.stderr)
-        if failed is not None:
-            failed.update(errors)
-        data = load()
-    else:
-        refresh_in_background(config, data, settings.get_int("catalog_ttl"))
-    return data

@@ -80,6 +80,22 @@ def session_lock_file(session_key: str) -> Path:
     return lock_dir() / (_sha1(session_key) + ".lock")
 
 
+def catalog_lock_file() -> Path:
+    """Held while the catalog is read, merged and replaced."""
+    return lock_dir() / "catalog.lock"
+
+
+def sync_lock_file(start_url: str) -> Path:
+    """Held while one process lists the accounts of a start URL: a second sync waits
+    and takes the first one's result instead of doubling the calls (and the 429s)."""
+    return lock_dir() / ("sync-" + _sha1(start_url) + ".lock")
+
+
+def background_sync_stamp() -> Path:
+    """Touched when a reader starts a background sync (at most one a minute)."""
+    return lock_dir() / "background-sync.stamp"
+
+
 def _sha1(text: str) -> str:
     try:  # the builtin module: hashlib would load OpenSSL, ~2 ms on every start
         from _sha1 import sha1

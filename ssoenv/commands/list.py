@@ -14,19 +14,18 @@ def run(args) -> int:
     import os
     import sys
 
-    from ssoenv import awsconfig, catalog, targets
+    from ssoenv import awsconfig, catalog, sync, targets
     from ssoenv.shellout import printable as _printable
 
     config = awsconfig.load()
     if args.sso_session:
         config.session(args.sso_session)  # an unknown name is an error, not an empty list
     if args.refresh:
-        from ssoenv import sync
         sessions = [config.session(args.sso_session)] if args.sso_session else sync.logged_in_sessions(config)
         sync.require_any(sessions, config)
         sync.sync(config, sessions)
     failed: dict = {}
-    data = catalog.load() if args.refresh else catalog.load_fresh(config, failed)
+    data = catalog.load() if args.refresh else sync.load_fresh(config, failed)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]
