@@ -131,10 +131,11 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
     report: dict[str, tuple[int, int, int]] = {}
     for session in [catalog.canonical(config, s) for s in sessions]:
         name = catalog.login_key(session)
-        asked = time.time()
+        seen = _fetched_at(catalog.load()["sessions"].get(name), session)
         with cache.file_lock(paths.sync_lock_file(session.start_url), timeout=SYNC_LOCK_TIMEOUT):
             record = catalog.load()["sessions"].get(name)
-            if _fetched_since(record, asked, session):
+            fetched_at = _fetched_at(record, session)
+            if fetched_at is not None and fetched_at != seen:  # stored while we waited for the lock
                 log.info("%s: another ssoenv process has just synced it", session.label)
                 report[name] = (len(record.get("accounts", [])), 0, 0)
                 if stats is not None:
@@ -150,10 +151,12 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
     return report
 
 
-def _fetched_since(record: dict | None, since: float, session: SsoSession) -> bool:
-    return (isinstance(record, dict) and record.get("start_url") == session.start_url
-            and isinstance(record.get("fetched_at"), (int, float)) and record["fetched_at"] >= since
-            and isinstance(record.get("accounts"), list))
+def _fetched_at(record: dict | None, session: SsoSession) -> float | None:
+    """When the catalog's list for `session` was fetched (None: no usable list)."""
+    if (isinstance(record, dict) and record.get("start_url") == session.start_url
+            and isinstance(record.get("fetched_at"), (int, float)) and isinstance(record.get("accounts"), list)):
+        return record["fetched_at"]
+    return None
 
 
 def _fetch_with_token(session: SsoSession, *, allow_login: bool, **kwargs) -> list[dict]:

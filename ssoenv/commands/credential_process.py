@@ -16,7 +16,7 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, targets
+    from ssoenv import awsconfig, quickexit, targets
     from ssoenv.commands.env import render
     from ssoenv.errors import UsageError
 
@@ -25,4 +25,5 @@ def run(args) -> int:
     config = awsconfig.load()
     entry = targets.select(args, config, default_active=False, interactive=False)
     sys.stdout.write(render(config, entry, "process", interactive=False))
+    quickexit.request(args)  # everything is written: skip botocore's teardown
     return 0

@@ -33,9 +33,10 @@ def render(config, entry, fmt: str, *, interactive: bool | None) -> str:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, targets
+    from ssoenv import awsconfig, quickexit, targets
 
     config = awsconfig.load()
     entry = targets.select(args, config, default_active=True)
     sys.stdout.write(render(config, entry, args.format, interactive=None))
+    quickexit.request(args)  # everything is written: skip botocore's teardown
     return 0
