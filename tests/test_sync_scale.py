@@ -175,7 +175,10 @@ def test_sync_locks_and_stamp_are_paths(home):
 # --- credential-process: the cold path ends early, and only once all is written ------------
 
 def _subprocess_env() -> dict:
-    return dict(os.environ)
+    """As an SDK starts it: stdout a pipe, block-buffered (no PYTHONUNBUFFERED)."""
+    env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)
+    return env
 
 
 def test_cold_credential_process_writes_everything_to_a_pipe(logged_in, run):
