@@ -214,3 +214,38 @@ def test_cold_credential_process_interrupted_leaves_no_partial_output(logged_in,
     assert status == 130
     assert out == ""
     assert not cached.exists() and leftovers(cached.parent) == []
+
+
+# --- list: the C-level rows keep the order, the escaping and the profile column --------------
+
+def test_list_rows_are_sorted_escaped_and_carry_profiles(emulator, aws_config, run):
+    emulator.set_accounts([
+        {"accountId": "222222222222", "accountName": "beta\tname\nwith $(x)", "emailAddress": "b@example.com",
+         "roles": ["Zed", "Admin"]},
+        {"accountId": "111111111111", "accountName": "Alpha", "emailAddress": "a@example.com",
+         "roles": ["ReadOnlyAccess"]},
+        {"accountId": "333333333333", "accountName": "alpha", "emailAddress": "c@example.com",
+         "roles": ["Role\x1b[31m"]},
+    ])
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
+                 "sso_role_name = ReadOnlyAccess\nregion = eu-west-2\n"
+                 "\n[profile unsynced]\nsso_session = corp\nsso_account_id = 444444444444\nsso_role_name = X\n")
+    _login(run)
+    status, out, err = run("list")
+    assert status == 0, err
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert all(len(r) == 5 for r in rows), out
+    assert [(r[1], r[2], r[3]) for r in rows] == [
+        ("444444444444", "X", "unsynced"),  # no account name: sorts first
+        ("111111111111", "ReadOnlyAccess", "ro"),
+        ("333333333333", "Role?[31m", "-"),
+        ("222222222222", "Admin", "-"),
+        ("222222222222", "Zed", "-"),
+    ]
+    assert rows[3][0] == "beta?name?with $(x)" and rows[2][4] == "corp"
+    status, out, _ = run("list", "--json")
+    doc = json.loads(out)
+    assert doc[1] == {"sso_session": "corp", "account_id": "111111111111", "account_name": "Alpha",
+                      "role": "ReadOnlyAccess", "profile": "ro"}
+    assert doc[3]["account_name"] == "beta\tname\nwith $(x)"
