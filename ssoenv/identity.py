@@ -95,7 +95,8 @@ def paced_portal(region: str, pacer, *, max_pool: int):
     to retry a 500."""
     import random
 
-    client = _new_unsigned_client("sso", region, max_pool=max_pool, retries={"total_max_attempts": 1})
+    client = _new_unsigned_client("sso", region, max_pool=max_pool,
+                                  retries={"mode": "standard", "total_max_attempts": 1})
 
     def before_send(**_):
         pacer.acquire()
