@@ -11,11 +11,8 @@ the first and takes its result.
 
 from __future__ import annotations
 
-import concurrent.futures
-import math
 import os
 import sys
-import threading
 import time
 
 from ssoenv import cache, catalog, paths
@@ -32,6 +29,8 @@ class _Progress:
     """`name: 120/1000 accounts` on a TTY's stderr, once listing takes a moment."""
 
     def __init__(self, label: str, total: int, enabled: bool):
+        import threading
+
         self.label, self.total, self.enabled = label, total, enabled
         self.done = 0
         self.started = time.monotonic()
@@ -97,6 +96,8 @@ def _list_roles(accounts: list[dict], roles_of, concurrency: int) -> tuple[list[
     workers = _workers(wall, cpu, concurrency)
     if workers <= 1 or len(rest) <= 1:
         return result + [roles_of(a) for a in rest], 1
+    import concurrent.futures  # here: `list` and the picker import this module for load_fresh
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(roles_of, a) for a in rest]
         try:

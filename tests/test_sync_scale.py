@@ -8,12 +8,9 @@ import ast
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
-import pytest
 
 from conftest import ssoenv_subprocess
 

@@ -17,7 +17,7 @@ def run(args) -> int:
     import sys
     from itertools import repeat
 
-    from ssoenv import awsconfig, catalog, sync, targets
+    from ssoenv import awsconfig, catalog, sync
     from ssoenv.shellout import printable as _printable
 
     config = awsconfig.load()
@@ -61,6 +61,8 @@ def run(args) -> int:
         with catalog.no_gc():
             sys.stdout.write(_tsv(entries, _printable))
         return 0
+    from ssoenv import targets
+
     current = targets.active()
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")]
     for e in entries:
