@@ -243,6 +243,7 @@ def test_list_rows_are_sorted_escaped_and_carry_profiles(emulator, aws_config, r
     assert rows[3][0] == "beta?name?with $(x)" and rows[2][4] == "corp"
     status, out, _ = run("list", "--json")
     doc = json.loads(out)
+    assert out == json.dumps(doc, ensure_ascii=False) + "\n"  # what json.dumps wrote before, byte for byte
     assert doc[1] == {"sso_session": "corp", "account_id": "111111111111", "account_name": "Alpha",
                       "role": "ReadOnlyAccess", "profile": "ro"}
     assert doc[3]["account_name"] == "beta\tname\nwith $(x)"

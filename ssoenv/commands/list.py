@@ -12,10 +12,8 @@ def configure_parser(p) -> None:
 
 
 def run(args) -> int:
-    import json
     import os
     import sys
-    from itertools import repeat
 
     from ssoenv import awsconfig, catalog, sync
     from ssoenv.shellout import printable as _printable
@@ -45,10 +43,8 @@ def run(args) -> int:
     status = 0 if entries or not unlisted else 3 if needs_login else 1
     if args.json:
         # One C-encoded call; `jq` makes it pretty when a person reads it.
-        fields = ("sso_session", "account_id", "account_name", "role", "profile")
         with catalog.no_gc():
-            rows = list(map(dict, map(zip, repeat(fields), entries)))
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+            sys.stdout.write(_json_rows(entries))
         return status
     if not entries:
         if not catalog.logins(config):
@@ -84,6 +80,23 @@ def _sorted(entries: list) -> list:
     keys = sorted(zip(names, map(itemgetter(1), entries), map(itemgetter(3), entries),
                       map(itemgetter(0), entries), range(len(entries))))
     return list(map(entries.__getitem__, map(itemgetter(4), keys)))
+
+
+_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}}}'
+
+
+def _json_rows(entries: list) -> str:
+    """What json.dumps(list of row objects, ensure_ascii=False) writes, byte for byte,
+    each distinct value encoded once (names repeat once per role)."""
+    import json
+    from json.encoder import encode_basestring  # C; ensure_ascii=False's string encoder
+
+    columns = []
+    for i in range(5):  # sso_session, account_id, account_name, role, profile
+        column = list(map(itemgetter(i), entries))
+        encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
+        columns.append(map(encoded.__getitem__, column))
+    return "[" + ", ".join(map(_JSON_ROW.format, *columns)) + "]\n"
 
 
 def _tsv(entries: list, printable) -> str:
