@@ -91,7 +91,7 @@ def sync_lock_file(start_url: str) -> Path:
     return lock_dir() / ("sync-" + _sha1(start_url) + ".lock")
 
 
-def background_sync_stamp() -> Path:
+def background_sync_stamp_file() -> Path:
     """Touched when a reader starts a background sync (at most one a minute)."""
     return lock_dir() / "background-sync.stamp"
 

@@ -246,7 +246,7 @@ def refresh_in_background(config: AwsConfig, data: dict, ttl: int) -> bool:
             stale.append(catalog.login_key(session))
     if not stale:
         return False
-    stamp = paths.background_sync_stamp()
+    stamp = paths.background_sync_stamp_file()
     try:  # one background sync a minute at most, however many pickers open
         if time.time() - os.stat(stamp).st_mtime < 60:
             return False

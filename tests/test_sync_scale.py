@@ -164,7 +164,8 @@ def test_catalog_does_not_import_sync():
 def test_sync_locks_and_stamp_are_paths(home):
     from ssoenv import paths
 
-    for path in (paths.catalog_lock_file(), paths.sync_lock_file("https://x/start"), paths.background_sync_stamp()):
+    for path in (paths.catalog_lock_file(), paths.sync_lock_file("https://x/start"),
+                 paths.background_sync_stamp_file()):
         assert path.parent == paths.lock_dir()
     assert paths.sync_lock_file("https://a/start") != paths.sync_lock_file("https://b/start")
 
