@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from common import PYTHON, SSOENV, AWS_V2, ms  # noqa: E402
+from common import AWS_V2, PYTHON, SSOENV, ms  # noqa: E402
 
 ACCOUNTS = 1667          # x 3 roles = 5,001 catalog entries
 ROLES_PER_ACCOUNT = 3
@@ -50,11 +50,11 @@ FORBIDDEN = ("boto3", "botocore", "prompt_toolkit")
 PICKER_PHASES = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from ssoenv import awsconfig, catalog, picker, targets
+from ssoenv import awsconfig, catalog, picker, sync, targets
 t1 = time.perf_counter()
 config = awsconfig.load()
 t2 = time.perf_counter()
-data = catalog.load_fresh(config)
+data = sync.load_fresh(config)
 t3 = time.perf_counter()
 entries = catalog.entries(config, data)
 t4 = time.perf_counter()
@@ -66,13 +66,13 @@ import iterfzf
 t7 = time.perf_counter()
 ms = lambda a, b: round((b - a) * 1000, 2)
 json.dump({"entries": len(lines), "import ssoenv modules": ms(t0, t1), "awsconfig.load": ms(t1, t2),
-           "catalog.load_fresh": ms(t2, t3), "catalog.entries": ms(t3, t4), "sort": ms(t4, t5),
+           "sync.load_fresh": ms(t2, t3), "catalog.entries": ms(t3, t4), "sort": ms(t4, t5),
            "picker.labels": ms(t5, t6), "import iterfzf": ms(t6, t7), "total": ms(t0, t7)}, sys.stdout)
 """
 
 # The same work with no timing and no output, for the process wall time.
-PICKER_READY = ("from ssoenv import awsconfig, catalog, picker, targets; import iterfzf; "
-                "c = awsconfig.load(); e = catalog.entries(c, catalog.load_fresh(c)); "
+PICKER_READY = ("from ssoenv import awsconfig, catalog, picker, sync, targets; import iterfzf; "
+                "c = awsconfig.load(); e = catalog.entries(c, sync.load_fresh(c)); "
                 "e.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role)); "
                 "picker.labels(e, targets.active())")
 

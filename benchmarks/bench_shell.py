@@ -42,10 +42,10 @@ FORBIDDEN = ("boto3", "botocore", "prompt_toolkit", "iterfzf")
 # preview pane's file is written after that, while fzf draws: not included).
 PICKER_READY = """
 import os, sys
-from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, targets
+from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, sync, targets
 import iterfzf
 config = awsconfig.load()
-data = catalog.load_fresh(config)
+data = sync.load_fresh(config)
 entries = catalog.entries(config, data)
 entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
 active = targets.active()

@@ -71,6 +71,7 @@ def setup_logging(verbose: int, debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    entry_point = argv is None  # the process's own main: it may end the process itself
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["__complete"]:  # Tab in the shell: no parser, no logging, no error text
         from ssoenv import complete
@@ -103,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return ExitStatus.USAGE
         module = importlib.import_module(args._module)
-        return int(module.run(args) or 0)
+        status = int(module.run(args) or 0)
+        from ssoenv import quickexit
+        if entry_point and status == 0 and quickexit.requested(args):
+            quickexit.leave(status)
+        return status
     except SsoenvError as exc:
         if debug:
             import traceback

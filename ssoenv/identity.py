@@ -8,7 +8,8 @@ puts a token or secret in a message.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import botocore.session
 from botocore import UNSIGNED
@@ -16,9 +17,12 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
 )
 
 from ssoenv.errors import ExitStatus, SsoenvError
@@ -58,19 +62,74 @@ def _botocore_session():
     return _session
 
 
-def _unsigned_client(service: str, region: str, max_pool: int = 10, paced: bool = False):
-    """A cached client. `paced` uses botocore's adaptive retry mode: a client-side
-    token bucket that slows down when the service throttles (for bulk listing)."""
-    key = (service, region, max_pool, paced)
+def _unsigned_client(service: str, region: str):
+    """A cached client (one per service and region for the whole process)."""
+    key = (service, region)
     client = _clients.get(key)
     if client is None:
-        retries = {"mode": "adaptive", "max_attempts": 12} if paced else _RETRIES
-        config = Config(signature_version=UNSIGNED, retries=retries,
-                        max_pool_connections=max_pool, connect_timeout=10, read_timeout=30,
-                        user_agent_extra="ssoenv")
-        client = _botocore_session().create_client(service, region_name=region, config=config)
+        client = _new_unsigned_client(service, region, max_pool=10)
         _clients[key] = client
     return client
+
+
+def _new_unsigned_client(service: str, region: str, *, max_pool: int, retries: dict = _RETRIES):
+    config = Config(signature_version=UNSIGNED, retries=retries, max_pool_connections=max_pool,
+                    connect_timeout=10, read_timeout=30, user_agent_extra="ssoenv")
+    return _botocore_session().create_client(service, region_name=region, config=config)
+
+
+# A throttled call is retried as often as it takes (the pacer spaces the attempts);
+# this only stops a service that refuses everything. Other transient errors (5xx,
+# connection) are retried like botocore's standard mode does, with jittered backoff.
+_THROTTLE_ATTEMPTS = 100
+_TRANSIENT_ATTEMPTS = 8
+_THROTTLE_CODES = frozenset(("TooManyRequestsException", "ThrottlingException", "Throttling",
+                             "SlowDownException", "RequestLimitExceeded"))
+
+
+def paced_portal(region: str, pacer, *, max_pool: int):
+    """One portal client for a bulk listing: every attempt waits for `pacer`
+    (ssoenv.pacing.Pacer, shared by the listing threads) and tells it whether the
+    service accepted it. Throttles are retried at once (the pacer spaces them);
+    5xx and connection errors after a jittered backoff. botocore's own retries are
+    off for this client: its retry quota would count the throttles and then refuse
+    to retry a 500."""
+    import random
+
+    client = _new_unsigned_client("sso", region, max_pool=max_pool,
+                                  retries={"mode": "standard", "total_max_attempts": 1})
+
+    def before_send(**_):
+        pacer.acquire()
+
+    def observe(response=None, attempts=1, caught_exception=None, **_):
+        if response is None:
+            transient = caught_exception is not None and isinstance(caught_exception, (
+                EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError))
+        else:
+            http, parsed = response
+            code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            if http.status_code == 429 or code in _THROTTLE_CODES:
+                pacer.throttled(_retry_after(http.headers))
+                return 0 if attempts < _THROTTLE_ATTEMPTS else None
+            if http.status_code < 400:
+                pacer.accepted()
+                return None
+            transient = http.status_code >= 500
+        if transient and attempts < _TRANSIENT_ATTEMPTS:
+            return random.uniform(0, min(0.1 * 2 ** attempts, 10.0))
+        return None
+
+    client.meta.events.register("before-send.sso", before_send)
+    client.meta.events.register_first("needs-retry.sso", observe)
+    return client
+
+
+def _retry_after(headers) -> float | None:
+    try:
+        return float(headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None  # absent, or an HTTP date: the pacer's own estimate does
 
 
 def oidc_endpoint(region: str) -> str:
@@ -154,8 +213,9 @@ def create_token(region: str, **params) -> dict:
 
 # --- sso portal ---------------------------------------------------------------------
 
-def list_accounts(region: str, access_token: str, paced: bool = False) -> Iterator[dict]:
-    client = _unsigned_client("sso", region, paced=paced)
+def list_accounts(region: str, access_token: str, client=None) -> Iterator[dict]:
+    """Every account (all pages). `client`: e.g. a `paced_portal`."""
+    client = client or _unsigned_client("sso", region)
     token = None
     while True:
         params = {"accessToken": access_token, "maxResults": 100}
@@ -168,9 +228,8 @@ def list_accounts(region: str, access_token: str, paced: bool = False) -> Iterat
             return
 
 
-def list_account_roles(region: str, access_token: str, account_id: str, max_pool: int = 10,
-                       paced: bool = False) -> list[dict]:
-    client = _unsigned_client("sso", region, max_pool, paced)
+def list_account_roles(region: str, access_token: str, account_id: str, client=None) -> list[dict]:
+    client = client or _unsigned_client("sso", region)
     roles: list[dict] = []
     token = None
     while True:

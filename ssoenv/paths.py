@@ -111,6 +111,12 @@ def catalog_lock_file() -> Path:
     return lock_dir() / "catalog.lock"
 
 
+def sync_lock_file(start_url: str) -> Path:
+    """Held while one process lists the accounts of a start URL: a second sync waits
+    and takes the first one's result instead of doubling the calls (and the 429s)."""
+    return lock_dir() / ("sync-" + _sha1(start_url) + ".lock")
+
+
 def background_sync_stamp_file() -> Path:
     """When the last background sync started (its mtime), so one runs at a time."""
     return lock_dir() / "background-sync.stamp"

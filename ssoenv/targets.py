@@ -106,10 +106,10 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
     list yet (its token expired and could not be renewed silently), fetch that list,
     logging in if `interactive` allows, and resolve again; if it still cannot be
     fetched, say why (e.g. the login to run) rather than "no match"."""
-    from ssoenv import catalog, terminal
+    from ssoenv import catalog, sync, terminal
 
     failed: dict = {}
-    data = catalog.load_fresh(config, failed)
+    data = sync.load_fresh(config, failed)
     pending = {catalog.login_key(s): s for s in catalog.unlisted(config, data)
                if not session or catalog.login_key(s) == session}
     try:
@@ -126,7 +126,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
              if name not in failed or can_login and isinstance(failed[name], LoginRequired)}
     for name in retry:
         failed.pop(name, None)
-    failed.update(catalog.fetch_lists(config, list(retry.values()), interactive=can_login))
+    failed.update(sync.fetch_lists(config, list(retry.values()), interactive=can_login))
     try:
         return resolve(catalog.entries(config, catalog.load()), target, account=account, role=role,
                        sso_session=session)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 ACCOUNT_ID = re.compile(r"\d{12}\Z")  # an AWS account id: exactly 12 digits
 
 
@@ -21,7 +25,7 @@ def duration(seconds: float) -> str:
     return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m"
 
 
-def table(rows: list[tuple[str, ...]], *, width: int | None = None) -> str:
+def table(rows: Sequence[Sequence[str]], *, width: int | None = None) -> str:
     """Columns padded to their widest cell, two spaces apart, lines cut at `width`.
     Cells must already be printable (shellout.printable)."""
     if not rows:

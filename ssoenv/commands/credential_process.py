@@ -16,13 +16,13 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, targets
-    from ssoenv.commands.env import render
+    from ssoenv import awsconfig, export, quickexit, targets
     from ssoenv.errors import UsageError
 
     if args.target is None and not args.account and not args.role:
         raise UsageError("credential-process needs a TARGET or --account and --role")
     config = awsconfig.load()
     entry = targets.select(config, **targets.named(args), default_active=False, interactive=False)
-    sys.stdout.write(render(config, entry, "process", interactive=False))
+    sys.stdout.write(export.render(config, entry, "process", interactive=False))
+    quickexit.request(args)  # everything is written: skip botocore's teardown
     return 0

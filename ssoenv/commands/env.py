@@ -12,30 +12,13 @@ def configure_parser(p) -> None:
     p.add_argument("--format", choices=FORMATS, default="env", help="output format (default env)")
 
 
-def render(config, entry, fmt: str, *, interactive: bool | None) -> str:
-    import json
-
-    from ssoenv import creds, shellout, switch
-
-    credentials = creds.get(config, entry, interactive=interactive)
-    if fmt == "process":
-        return shellout.process_json(credentials["AccessKeyId"], credentials["SecretAccessKey"],
-                                     credentials["SessionToken"], credentials["Expiration"])
-    if fmt == "json":
-        doc = {"Version": 1, **{k: credentials[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken",
-                                                             "Expiration")},
-               "AccountId": entry.account_id, "AccountName": entry.account_name, "RoleName": entry.role,
-               "SsoSession": entry.sso_session, "Profile": entry.profile, "Region": entry.region}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return shellout.export_credentials(switch.credential_values(credentials), fmt)
-
-
 def run(args) -> int:
     import sys
 
-    from ssoenv import awsconfig, targets
+    from ssoenv import awsconfig, export, quickexit, targets
 
     config = awsconfig.load()
     entry = targets.select(config, **targets.named(args), default_active=True)
-    sys.stdout.write(render(config, entry, args.format, interactive=None))
+    sys.stdout.write(export.render(config, entry, args.format, interactive=None))
+    quickexit.request(args)  # everything is written: skip botocore's teardown
     return 0

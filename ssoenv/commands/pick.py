@@ -27,7 +27,7 @@ def open_console(config, entry) -> int:
 
 
 def run(args) -> int:
-    from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, targets
+    from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, sync, targets
     from ssoenv.shells import output_shell
 
     query = " ".join(args.query)
@@ -35,7 +35,7 @@ def run(args) -> int:
     config = awsconfig.load()
     if args.sso_session:
         config.session(args.sso_session)
-    data = catalog.load_fresh(config)
+    data = sync.load_fresh(config)
     entries = catalog.entries(config, data)
     if args.sso_session:
         entries = [e for e in entries if e.sso_session == args.sso_session]

@@ -178,9 +178,9 @@ def _key(values: dict) -> tuple:
 def _entries(config, sessions: list[str]) -> list:
     """Account x roles of the chosen sessions; fetched first, as `list` does, for a
     session that is logged in but was never synced."""
-    from ssoenv import catalog
+    from ssoenv import catalog, sync
 
-    catalog.load_fresh(config)
+    sync.load_fresh(config)
     entries = [e for e in catalog.cached_entries() if e.sso_session in sessions]
     if not entries:
         raise SsoenvError("no accounts known to write profiles for",
