@@ -45,11 +45,9 @@ def cell(value) -> str:
 
 
 def print_table(headers: list[str], rows: list[list]) -> None:
-    cells = [headers] + [[cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    for row in cells:
-        line = "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-        print(line.rstrip())
+    from ssoenv import text
+
+    print(text.table([headers] + [[cell(v) for v in row] for row in rows]), end="")
 
 
 def iso_time(value) -> str | None:
