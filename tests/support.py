@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,25 @@ def ssoenv_subprocess(*argv, env=None, input=None, timeout=60):
     """The installed entry point, for what must run in its own process."""
     return subprocess.run([sys.executable, "-m", "ssoenv", *map(str, argv)], env=env, input=input,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def moto_s3(bucket: str) -> Iterator[str]:
+    """moto's S3 server on loopback with one bucket; yields its URL."""
+    need_module("moto.server", "moto[server]")
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                     aws_secret_access_key="test").create_bucket(Bucket=bucket)
+        yield url
+    finally:
+        server.stop()
 
 
 def shell_sandbox(root: Path, accounts: list[dict] | None = None) -> Sandbox:

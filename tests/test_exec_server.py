@@ -22,7 +22,7 @@ import pytest
 from ssoenv.sandbox import Sandbox
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import AWS_CLI, SSOENV, need, need_module, shell_sandbox  # noqa: E402
+from support import AWS_CLI, SSOENV, moto_s3, need, shell_sandbox  # noqa: E402
 
 CREDENTIALS_TTL = 4  # seconds: the emulator's role credentials expire many times per test
 DEADLINE = 120
@@ -55,18 +55,8 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def s3(world):
-    need_module("moto.server", "moto[server]")
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket="ssoenv-server-bucket")
-    yield url
-    server.stop()
+    with moto_s3("ssoenv-server-bucket") as url:
+        yield url
 
 
 class Child:

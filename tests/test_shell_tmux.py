@@ -19,8 +19,8 @@ from support import (  # noqa: E402
     SSOENV,
     Tmux,
     clean_env,
+    moto_s3,
     need,
-    need_module,
     pick,
     shell_sandbox,
     write_rc,
@@ -49,18 +49,8 @@ def world(tmp_path_factory):
 def s3(world):
     """moto's S3 on loopback with one bucket; the AWS CLI reaches it with --endpoint-url."""
     need(AWS_CLI)
-    need_module("moto.server", "moto[server]")
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket="ssoenv-demo-bucket")
-    yield url
-    server.stop()
+    with moto_s3("ssoenv-demo-bucket") as url:
+        yield url
 
 
 @pytest.fixture
