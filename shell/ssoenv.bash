@@ -31,6 +31,7 @@ __ssoenv_t=0
 __ssoenv_retry_at=0
 __ssoenv_warned=
 __ssoenv_prompt_auto=1
+__ssoenv_ps1_seen=
 [[ ${SSOENV_PROMPT-1} != 0 ]] || __ssoenv_prompt_auto=
 
 # --- the time, without a process ------------------------------------------------
@@ -131,11 +132,13 @@ __ssoenv_hook() {
     fi
     __ssoenv_render
     # The segment in front of PS1 (a virtualenv's way), unless PS1 already shows it:
-    # checked at each prompt, so a PS1 set later in ~/.bashrc gets it too.
+    # checked whenever PS1 changed, so a PS1 set later in ~/.bashrc gets it too.
     # Not in front of a prompt framework that reads ssoenv's variables itself.
-    if [[ -n $__ssoenv_prompt_auto && -n ${PS1-} && $PS1 != *SSOENV_PROMPT_SEGMENT* &&
-        $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
-        PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'$PS1
+    if [[ -n $__ssoenv_prompt_auto && -n ${PS1-} && $PS1 != "$__ssoenv_ps1_seen" ]]; then
+        if [[ $PS1 != *SSOENV_PROMPT_SEGMENT* && $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
+            PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'$PS1
+        fi
+        __ssoenv_ps1_seen=$PS1
     fi
     \builtin return "$__ssoenv_ret"
 }

@@ -33,7 +33,7 @@ typeset -ga __ssoenv_credential_errors
 __ssoenv_credential_errors=(__SSOENV_CREDENTIAL_ERRORS__)
 
 typeset -gi __ssoenv_t=0 __ssoenv_retry_at=0
-typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT='' __ssoenv_prefix='' __ssoenv_prompt_auto=1
+typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT='' __ssoenv_prefix='' __ssoenv_placed='' __ssoenv_prompt_auto=1
 typeset -g __ssoenv_subst=''
 [[ ! -o prompt_subst ]] || __ssoenv_subst=1
 [[ ${SSOENV_PROMPT-1} != 0 && -z ${SSOENV_PROMPT_PSVAR-} ]] || __ssoenv_prompt_auto=''
@@ -75,7 +75,9 @@ __ssoenv_precmd() {
     SSOENV_PROMPT_SEGMENT=''
     [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
     __ssoenv_segment
-    [[ -z $__ssoenv_prompt_auto ]] || __ssoenv_place
+    # With prompt_subst the placed prefix is a reference: an unchanged PROMPT needs nothing.
+    [[ -z $__ssoenv_prompt_auto || ( -n $__ssoenv_subst && $PROMPT == "$__ssoenv_placed" ) ]] ||
+        __ssoenv_place
     return __ssoenv_ret
 }
 
@@ -126,13 +128,18 @@ __ssoenv_place() {
     fi
     __ssoenv_prefix=''
     # Shown already, or a prompt framework that reads ssoenv's variables itself.
-    [[ $PROMPT != *(SSOENV_PROMPT_SEGMENT|ssoenv_prompt|starship|_p9k)* ]] || return 0
+    if [[ $PROMPT == *(SSOENV_PROMPT_SEGMENT|ssoenv_prompt|starship|_p9k)* ]]; then
+        __ssoenv_placed=${__ssoenv_subst:+$PROMPT}
+        return 0
+    fi
     if [[ -n $__ssoenv_subst ]]; then
         __ssoenv_prefix='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'
     elif [[ -n $SSOENV_PROMPT_SEGMENT ]]; then
         __ssoenv_prefix="$SSOENV_PROMPT_SEGMENT "
     fi
     PROMPT=$__ssoenv_prefix$PROMPT
+    # Remembered with prompt_subst only: without it the prefix is the live segment.
+    __ssoenv_placed=${__ssoenv_subst:+$PROMPT}
 }
 
 __ssoenv_render() {
