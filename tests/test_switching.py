@@ -302,6 +302,23 @@ def test_hot_paths_do_not_import_heavy_modules(synced, argv):
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
 
 
+# Stdlib modules that cost milliseconds at every start and that the fastest paths do
+# without: argparse's formatter would import shutil (and lzma, bz2 with it) to size help.
+STARTUP_TAX = ("shutil", "lzma", "bz2", "tempfile", "typing", "dataclasses")
+
+
+@pytest.mark.parametrize("argv", [["exec", "RootAccount/ReadOnlyAccess", "--", "true"], ["list"],
+                                  ["list", "--json"]])
+def test_the_fastest_paths_pay_no_startup_tax(synced, argv):
+    assert ssoenv_subprocess(*argv).returncode == 0  # warm the caches
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "ssoenv", *argv],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "ssoenv.cli" in imported  # the probe works
+    assert not imported & set(STARTUP_TAX), sorted(imported & set(STARTUP_TAX))
+
+
 # --- env / credential-process ------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt, first", [
