@@ -8,6 +8,8 @@
 #                        alt-X. Default Ctrl-A; empty: no binding.
 #   SSOENV_WRAP          commands re-run once after a login when they fail on an
 #                        expired SSO token. Default "aws".
+#   SSOENV_WRAP_SERVER   of those, the ones run under `ssoenv exec --server` while
+#                        the shell is switched (credentials that renew). Default none.
 #   SSOENV_PROMPT        0: leave fish_prompt alone (call ssoenv_prompt yourself).
 # and when used:
 #   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
@@ -261,9 +263,20 @@ function __ssoenv_recover
     return 0
 end
 
+function __ssoenv_command
+    # A command named in SSOENV_WRAP_SERVER runs under `ssoenv exec --server` while the
+    # shell is switched: the credentials it gets renew for as long as it runs.
+    if test -n "$SSOENV_ACCOUNT_ID"; and test "$SSOENV_MODE" != server
+        and contains -- $argv[1] (string split -n ' ' -- "$SSOENV_WRAP_SERVER")
+        $__ssoenv_bin exec --server -- $argv
+    else
+        command $argv
+    end
+end
+
 function __ssoenv_wrap
     if test "$SSOENV_AUTO_LOGIN" = 0
-        command $argv
+        __ssoenv_command $argv
         return $status
     end
     if test -n "$SSOENV_ACCOUNT_ID"; and string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"
@@ -277,11 +290,11 @@ function __ssoenv_wrap
     set -q TMPDIR[1]; and test -n "$TMPDIR"; and set tmp $TMPDIR
     set -l err (command mktemp $tmp/ssoenv.XXXXXXXX)
     or begin
-        command $argv
+        __ssoenv_command $argv
         return $status
     end
     # stdout straight through; stderr through tee, so it is both shown live and kept.
-    command $argv 2>| command tee -- $err >&2
+    __ssoenv_command $argv 2>| command tee -- $err >&2
     set -l st $pipestatus[1]
     if test $st -ne 0 -a $st -ne 130
         if command grep -qF $__ssoenv_token_errors -- $err
@@ -291,7 +304,7 @@ function __ssoenv_wrap
             end
             command rm -f -- $err
             if __ssoenv_recover -- $argv
-                command $argv # once, never again
+                __ssoenv_command $argv # once, never again
                 return $status
             end
             return $st

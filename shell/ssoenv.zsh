@@ -8,6 +8,8 @@
 #                        alt-X. Default Ctrl-A; empty: no binding.
 #   SSOENV_WRAP          commands re-run once after a login when they fail on an
 #                        expired SSO token. Default "aws".
+#   SSOENV_WRAP_SERVER   of those, the ones run under `ssoenv exec --server` while
+#                        the shell is switched (credentials that renew). Default none.
 #   SSOENV_PROMPT        0: leave PROMPT alone (place $SSOENV_PROMPT_SEGMENT yourself).
 # and when used:
 #   SSOENV_AUTO_LOGIN    0: never renew or log in on behalf of a wrapped command.
@@ -295,11 +297,21 @@ __ssoenv_recover() {
     __ssoenv_render
 }
 
+__ssoenv_command() {
+    # A command named in SSOENV_WRAP_SERVER runs under `ssoenv exec --server` while the
+    # shell is switched: the credentials it gets renew for as long as it runs.
+    if [[ -n ${SSOENV_ACCOUNT_ID-} && ${SSOENV_MODE-} != server && " ${SSOENV_WRAP_SERVER-} " == *" $1 "* ]]; then
+        "${__ssoenv_bin[@]}" exec --server -- "$@"
+    else
+        \command "$@"
+    fi
+}
+
 __ssoenv_wrap() {
     \builtin emulate -L zsh
     \builtin setopt no_multios  # else `1>&3 |` would copy stdout into the pipe too
     if [[ ${SSOENV_AUTO_LOGIN-1} == 0 ]]; then
-        \command "$@"
+        __ssoenv_command "$@"
         return
     fi
     __ssoenv_now
@@ -311,12 +323,12 @@ __ssoenv_wrap() {
     local err
     local -i st=0
     err=$(\command mktemp "${TMPDIR:-/tmp}/ssoenv.XXXXXXXX") || {
-        \command "$@"
+        __ssoenv_command "$@"
         return
     }
     # stdout straight through; stderr through tee, so it is both shown live and kept.
     {
-        \command "$@" 2>&1 1>&3 3>&- | \command tee -- "$err" 1>&2 3>&-
+        __ssoenv_command "$@" 2>&1 1>&3 3>&- | \command tee -- "$err" 1>&2 3>&-
         st=${pipestatus[1]}
     } 3>&1
     if (( st != 0 && st != 130 )) && {
@@ -326,7 +338,7 @@ __ssoenv_wrap() {
     }; then
         \command rm -f -- "$err"
         if __ssoenv_recover -- "$@"; then
-            \command "$@"  # once, never again
+            __ssoenv_command "$@"  # once, never again
             return
         fi
         return st

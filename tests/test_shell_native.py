@@ -383,3 +383,28 @@ def test_console_key_opens_the_portal_link_and_changes_nothing(world, start, bro
     out = world.home / "console-key-vars"
     tmux.run(f'printf "[%s]" "${{SSOENV_ACCOUNT_ID-}}" > "$HOME/{out.name}"')
     assert out.read_text() == "[]", tmux.screen()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_wrapped_commands_named_in_wrap_server_run_under_the_endpoint(shell, world, start, tmp_path):
+    """SSOENV_WRAP_SERVER: a wrapped command listed there runs under `ssoenv exec --server`
+    while the shell is switched (no static keys; the endpoint's two variables); the other
+    wrapped commands run as they are."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("longtool", "quicktool"):
+        script = bin_dir / name
+        script.write_text("#!/bin/sh\nprintf 'uri=%s creds=%s%s\\n' \"${AWS_CONTAINER_CREDENTIALS_FULL_URI:+set}\" "
+                          "\"${AWS_ACCESS_KEY_ID:+keys}\" \"${AWS_PROFILE:+profile}\" "
+                          f"> \"{tmp_path}/{name}.out\"\n")
+        script.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{world.env['PATH']}", "SSOENV_WRAP": "aws longtool quicktool",
+           "SSOENV_WRAP_SERVER": "longtool"}
+    tmux = start(shell, bare_rc(shell, world.home), env=env)
+    tmux.run("ssoenv use member read")
+    tmux.run("clear; longtool; quicktool")
+    assert (tmp_path / "longtool.out").read_text() == "uri=set creds=\n", tmux.screen()
+    assert (tmp_path / "quicktool.out").read_text() == "uri= creds=profile\n", tmux.screen()
+    # Not switched: nothing to serve, the command runs as it is.
+    tmux.run("clear; ssoenv use --clear; longtool")
+    assert (tmp_path / "longtool.out").read_text() == "uri= creds=\n", tmux.screen()
