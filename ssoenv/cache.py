@@ -178,6 +178,32 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def read_head(path: Path, size: int) -> bytes | None:
+    """The first `size` bytes of the file (fewer if it is shorter), or None if it
+    is missing or unreadable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.debug("ignoring unreadable cache file %s: %s", path, type(exc).__name__)
+        return None
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or None if it is missing or unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.debug("ignoring unreadable cache file %s: %s", path, type(exc).__name__)
+        return None
+
+
 def remove(path: Path) -> bool:
     try:
         os.unlink(path)

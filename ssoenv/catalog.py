@@ -4,6 +4,10 @@ The account list of each sso-session is cached in one JSON file (0600, atomic)
 with the time it was fetched. When to fetch it (first use, background refresh of a
 stale list) is the sync's business: ssoenv.sync.load_fresh. This module never
 touches the network.
+
+Each save gives the file a new generation, a random token written first so that
+it can be read without parsing the rest: what is derived from the catalog (the
+rendered listings of ssoenv.listing) names the generation it was made from.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from ssoenv.log import get_logger
 log = get_logger(__name__)
 
 CATALOG_VERSION = 1
+_GENERATION_PREFIX = b'{"generation":"'
+_GENERATION_LENGTH = 32  # hex digits
 
 
 class Entry(namedtuple("Entry", "sso_session account_id account_name role profile region",
@@ -125,7 +131,33 @@ def load() -> dict:
 
 
 def save(data: dict) -> None:
-    cache.atomic_write_json(paths.catalog_file(), data, compact=True)
+    """Write the catalog under a new generation (data["generation"] is set to it)."""
+    import os
+
+    data["generation"] = os.urandom(_GENERATION_LENGTH // 2).hex()
+    # the generation first, where generation() reads it (json.dumps keeps key order)
+    ordered = {"generation": data["generation"], **{k: v for k, v in data.items() if k != "generation"}}
+    cache.atomic_write_json(paths.catalog_file(), ordered, compact=True)
+
+
+def generation() -> str | None:
+    """The generation of the catalog file as it is now, read from its first bytes
+    (no parse of the accounts); None if there is no file or it has none (written
+    by an older ssoenv, or by hand)."""
+    start = len(_GENERATION_PREFIX)
+    head = cache.read_head(paths.catalog_file(), start + _GENERATION_LENGTH + 1)
+    if head is None or not head.startswith(_GENERATION_PREFIX) or head[-1:] != b'"':
+        return None
+    token = head[start:-1]
+    return token.decode() if len(token) == _GENERATION_LENGTH and token.isalnum() else None
+
+
+def summary(data: dict) -> dict:
+    """The catalog without its account lists: what a reader that needs only the
+    logins and their ages (sync.load_fresh) uses."""
+    return {"version": data.get("version"), "generation": data.get("generation"),
+            "sessions": {name: {k: v for k, v in record.items() if k != "accounts"}
+                         for name, record in data["sessions"].items() if isinstance(record, dict)}}
 
 
 def _session_entries(name: str, record: dict) -> list[Entry]:
@@ -174,15 +206,27 @@ def entries(config: AwsConfig, data: dict | None = None) -> list[Entry]:
         return _entries(config, data)
 
 
-def _entries(config: AwsConfig, data: dict) -> list[Entry]:
+def profiles_by_role(config: AwsConfig) -> dict[tuple[str, str, str], str]:
+    """(login key, account, role) -> the config's profile for it (the first one, when
+    several name the same role): what the config adds to the catalog's entries."""
     legacy = legacy_logins(config)
-    profiles: dict[tuple, str] = {}  # (login, account, role) -> the first profile for it
+    profiles: dict[tuple[str, str, str], str] = {}
     for profile in config.sso_profiles():
         if profile.account_id and profile.role_name:
             key = (profile_key(config, profile, legacy), profile.account_id, profile.role_name)
             profiles.setdefault(key, profile.name)  # two profiles for one role: the first one wins
+    return profiles
+
+
+def current_logins(config: AwsConfig) -> set[str]:
+    """The login keys the config names (entries of other logins are not shown)."""
+    return set(config.sessions) | {login_key(s) for s in legacy_logins(config).values()}
+
+
+def _entries(config: AwsConfig, data: dict) -> list[Entry]:
+    profiles = profiles_by_role(config)
     regions = {p.name: p.region for p in config.profiles.values()}
-    current = set(config.sessions) | {login_key(s) for s in legacy.values()}
+    current = current_logins(config)
     synced: set[tuple] = set()
     result: list[Entry] = []
     for name, record in data["sessions"].items():

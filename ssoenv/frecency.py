@@ -65,18 +65,29 @@ def record(key: tuple[str, str, str], now: float | None = None) -> None:
         get_logger(__name__).info("cannot record the choice: %s", exc)
 
 
-def order(entries: list, active: tuple | None = None, now: float | None = None) -> tuple[list, int]:
-    """`entries` most valuable first (never-chosen ones after, in their given order),
-    and the index of the most likely next choice: the most recently chosen entry
-    that is not the active one (else the first that is not active)."""
+def arrange(place, count: int, active: tuple | None = None, now: float | None = None) -> tuple[list[int], int]:
+    """The picker's order over `count` entries: (the places of the entries chosen
+    before, most valuable first: they go ahead of the others, which keep their
+    order; where the cursor starts: the most recently chosen entry that is not the
+    active one, else the first that is not active). `place(key)` is an entry's place
+    in the list (None: not in it); only the few chosen keys are looked up."""
     now = time.time() if now is None else now
     history = load()
-    # Only the few chosen entries are sorted; the thousands of others keep their order.
-    chosen_first = [e for e in entries if e.key in history]
-    chosen_first.sort(key=lambda e: -score(*history[e.key], now))
-    out = chosen_first + [e for e in entries if e.key not in history] if chosen_first else list(entries)
-    candidates = [i for i, e in enumerate(out) if e.key != active]
-    chosen = [i for i in candidates if out[i].key in history]
-    if chosen:
-        return out, max(chosen, key=lambda i: history[out[i].key][1])
-    return out, candidates[0] if candidates else 0
+    found = [(where, key) for key in history if (where := place(key)) is not None]
+    found.sort(key=lambda f: f[0])  # equal scores keep the list's order
+    found.sort(key=lambda f: -score(*history[f[1]], now))
+    first = [where for where, _ in found]
+    others = [n for n, (_, key) in enumerate(found) if key != active]
+    if others:
+        return first, max(others, key=lambda n: history[found[n][1]][1])
+    top = first[0] if first else 0  # what is shown first; the cursor skips it if active
+    return first, 1 if count > 1 and active is not None and place(active) == top else 0
+
+
+def in_order(items: list, first: list[int]) -> list:
+    """`items` with those at the places `first` (arrange's) ahead, the rest as they were."""
+    rest, start = [], 0
+    for where in sorted(first):  # the others are slices between them: no per-item loop
+        rest += items[start:where]
+        start = where + 1
+    return [items[where] for where in first] + rest + items[start:]

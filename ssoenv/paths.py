@@ -83,6 +83,11 @@ def catalog_file() -> Path:
     return state_dir() / "catalog.json"
 
 
+def listing_file(view: str) -> Path:
+    """One rendered listing of the catalog (ssoenv.listing): `view` is its name."""
+    return state_dir() / "listings" / view
+
+
 def frecency_file() -> Path:
     """How often and how recently each account/role was chosen (picker order)."""
     return state_dir() / "frecency.json"

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ssoenv.catalog import Entry
 from ssoenv.log import get_logger
-from ssoenv.shellout import printable as _clean  # one entry per line, nothing drives the terminal
 
 log = get_logger(__name__)
 
@@ -23,39 +21,25 @@ HEADER = ("Enter: switch   Esc: cancel   Ctrl-Y: copy account id   Ctrl-O: conso
           "Ctrl-/: preview")
 
 
-def labels(entries: list[Entry], current: tuple | None) -> list[str]:
-    width = min(max((len(e.account_name) for e in entries), default=0), 40)
-    out = []
-    for e in entries:
-        mark = "*" if current == e.key else " "
-        profile = f"  profile:{_clean(e.profile)}" if e.profile else ""
-        out.append(f"{mark} {_clean(e.account_name).ljust(width)}  {e.account_id}  {_clean(e.role)}"
-                   f"{profile}  [{_clean(e.sso_session)}]")
-    return out
+def pick(lines: list[str], *, query: str = "", cursor: int = 0, preview: list[str] | None = None,
+         copy: list[str] | None = None, while_fzf_draws=None) -> tuple[str, int]:
+    """(action, number): SWITCH or CONSOLE, and the number the chosen line carries.
 
-
-def pick(entries: list[Entry], *, query: str = "", current: tuple | None = None,
-         offer_none: bool = True, cursor: int = 0, preview: list[str] | None = None,
-         copy: list[str] | None = None, while_fzf_draws=None) -> tuple[str, Entry | None]:
-    """(action, entry): SWITCH or CONSOLE, and the chosen entry (None: "none").
-
-    `entries` come in the order to show them (frecency first); `cursor` is where
-    the cursor starts when there is no query. `preview` and `copy` are argvs that
-    fzf runs with the entry's index appended (the preview pane, the copy key).
-    `while_fzf_draws` is called once fzf has every line (work fzf need not wait for).
+    `lines` (ssoenv.listing.picker_lines, without their newlines) come in the order
+    to show them: "NUMBER<tab>LABEL". `cursor` is where the cursor starts when there is
+    no query. `preview` and `copy` are argvs that fzf runs with the line's number
+    appended (the preview pane, the copy key). `while_fzf_draws` is called once fzf
+    has every line (work fzf need not wait for).
     """
-    lines = labels(entries, current)
-    if offer_none:
-        lines.append("  " + NONE_LABEL)
     try:
-        key, index = _pick_fzf(lines, query, cursor, preview, copy, while_fzf_draws)
+        key, line = _pick_fzf(lines, query, cursor, preview, copy, while_fzf_draws)
     except OSError as exc:  # fzf missing or cannot run here
         log.info("fzf cannot run (%s); using the built-in picker", exc)
-        key, index = "", _pick_prompt_toolkit(lines, query, cursor)
-    if index is None:
+        index = _pick_prompt_toolkit([line.partition("\t")[2] for line in lines], query, cursor)
+        key, line = "", None if index is None else lines[index]
+    if line is None:
         raise KeyboardInterrupt
-    entry = entries[index] if index < len(entries) else None
-    return (CONSOLE if key == CONSOLE_KEY else SWITCH), entry
+    return (CONSOLE if key == CONSOLE_KEY else SWITCH), int(line.partition("\t")[0])
 
 
 def _fzf_command(argv: list[str]) -> str:
@@ -64,34 +48,51 @@ def _fzf_command(argv: list[str]) -> str:
     return quote_argv(argv, "sh") + " {1}"
 
 
+def _fzf_executable() -> str:
+    """The fzf that iterfzf ships (found without importing iterfzf: it imports typing,
+    ~6 ms), else fzf on PATH."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("iterfzf")
+    bundled = os.path.join(os.path.dirname(spec.origin), "fzf") if spec and spec.origin else ""
+    return bundled if os.access(bundled, os.X_OK) else "fzf"
+
+
 def _pick_fzf(lines: list[str], query: str, cursor: int, preview: list[str] | None,
-              copy: list[str] | None, while_fzf_draws=None) -> tuple[str, int | None]:
+              copy: list[str] | None, while_fzf_draws=None) -> tuple[str, str | None]:
+    """(the --expect key pressed, or ""; the chosen line, None: cancelled)."""
     if os.environ.get("SSOENV_PICKER") == "builtin":
         raise OSError("SSOENV_PICKER=builtin")
-    from iterfzf import iterfzf
+    import subprocess
 
-    extra = ["--delimiter=\t", "--with-nth=2..", "--height=40%", "--reverse", "--no-multi",
-             f"--header={HEADER}", "--tiebreak=index", f"--expect={CONSOLE_KEY}",
-             "--with-shell=/bin/sh -c", f"--bind={PREVIEW_KEY}:toggle-preview"]
+    argv = [_fzf_executable(), "--prompt=aws> ", "--delimiter=\t", "--with-nth=2..", "--height=40%",
+            "--reverse", "--no-multi", f"--header={HEADER}", "--tiebreak=index", f"--expect={CONSOLE_KEY}",
+            "--with-shell=/bin/sh -c", f"--bind={PREVIEW_KEY}:toggle-preview"]
+    if query:
+        argv.append(f"--query={query}")
     if not query and cursor:
-        extra.append(f"--bind=load:pos({cursor + 1})")
+        argv.append(f"--bind=load:pos({cursor + 1})")
     if preview:
-        extra += [f"--preview={_fzf_command(preview)}", "--preview-window=right,45%,wrap"]
+        argv += [f"--preview={_fzf_command(preview)}", "--preview-window=right,45%,wrap"]
     if copy:
-        extra.append(f"--bind={COPY_KEY}:execute-silent({_fzf_command(copy)})")
-    def numbered():
-        for i, line in enumerate(lines):
-            yield f"{i}\t{line}"
-        if while_fzf_draws is not None:
-            while_fzf_draws()
-
-
-    # multi=True only so that iterfzf returns every output line (the --expect key,
-    # then the selection); --no-multi above keeps one selection.
-    out = iterfzf(numbered(), query=query, prompt="aws> ", sort=True, multi=True, __extra__=extra)
-    if not out or len(out) < 2:
+        argv.append(f"--bind={COPY_KEY}:execute-silent({_fzf_command(copy)})")
+    # Every line in one write (30,000 of them: not a write and a flush each).
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        with proc.stdin:
+            proc.stdin.write(("\n".join(lines) + "\n").encode())
+    except BrokenPipeError:  # fzf ended before reading it all (Esc at once)
+        pass
+    if while_fzf_draws is not None:
+        while_fzf_draws()
+    out = proc.stdout.read().decode().split("\n")
+    status = proc.wait()
+    if status == 130:  # Esc, Ctrl-C
+        raise KeyboardInterrupt
+    if status != 0 or len(out) < 2 or not out[1]:  # 1: no match
         return "", None
-    return out[0], int(out[1].split("\t", 1)[0])
+    return out[0], out[1]
 
 
 def _pick_prompt_toolkit(lines: list[str], query: str, cursor: int) -> int | None:

@@ -50,6 +50,8 @@ def describe(doc: dict, index: int) -> str:
     rows = doc.get("entries") or []
     if not 0 <= index < len(rows):
         return "(none)\n\nClears AWS_PROFILE, the AWS_* credentials and SSOENV_* from this shell.\n"
+    if not rows[index]:  # gone from the account list since the picker opened
+        return "(no longer in the account list)\n"
     session_name, account_id, name, role, profile, region = rows[index][:6]
     email = (doc.get("emails") or {}).get(f"{session_name}\x1f{account_id}", "")
     session = (doc.get("sessions") or {}).get(session_name)

@@ -130,6 +130,7 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
     concurrency = settings.get_int("sync_concurrency") or 1
     progress = not quiet and sys.stderr.isatty()
     report: dict[str, tuple[int, int, int]] = {}
+    stored = False
     for session in [catalog.canonical(config, s) for s in sessions]:
         name = catalog.login_key(session)
         seen = _fetched_at(catalog.load()["sessions"].get(name), session)
@@ -147,8 +148,13 @@ def sync(config: AwsConfig, sessions: list[SsoSession], *, allow_login: bool = T
                                          progress=progress, stats=session_stats)
             report[name] = _store(name, {"fetched_at": time.time(), "start_url": session.start_url,
                                          "accounts": accounts})
+            stored = True
             if stats is not None:
                 stats[name] = session_stats
+    if stored:
+        from ssoenv import listing
+
+        listing.refresh(config)  # the listings in use, rendered from the new catalog
     return report
 
 
@@ -284,18 +290,22 @@ def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
     return failed
 
 
-def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None) -> dict:
+def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None, *,
+               data: dict | None = None) -> dict:
     """The catalog, fetched first for logins that were never synced and whose token
     works or renews silently (no login: that is the caller's decision). A fetch that
     fails is a warning, not a failure: the other lists still serve; `failed`, if
     given, receives login key -> error.
+
+    `data`: the catalog as the caller has it (catalog.summary will do); returned as
+    is unless a list had to be fetched (then the whole new catalog is).
 
     A stale list is refreshed in the background; only a missing one is worth a wait.
     """
     from ssoenv import settings
     from ssoenv.errors import LoginRequired
 
-    data = catalog.load()
+    data = catalog.load() if data is None else data
     missing = [s for s in catalog.unlisted(config, data) if renewable(s)]
     if missing:
         log.info("fetching the account list of %s for the first time", ", ".join(s.label for s in missing))

@@ -47,21 +47,28 @@ def test_use_detects_the_shell_that_runs_it(shell, expected):
 
 # --- frecency --------------------------------------------------------------------------
 
+def order(entries, active=None, now=None):
+    """The entries as the picker shows them, and where its cursor starts."""
+    places = {e.key: n for n, e in enumerate(entries)}
+    first, cursor = frecency.arrange(places.get, len(entries), active, now)
+    return frecency.in_order(entries, first), cursor
+
+
 def test_order_most_valuable_first_and_cursor_on_the_most_recent_other():
     now = 1_000_000.0
     frecency.record(E[2].key, now=now - 7200)  # member admin, 2 h ago, 3 times
     frecency.record(E[2].key, now=now - 7200)
     frecency.record(E[2].key, now=now - 7200)
     frecency.record(E[0].key, now=now - 10)  # root admin, just now, once
-    ordered, cursor = frecency.order(E, active=None, now=now)
+    ordered, cursor = order(E, active=None, now=now)
     assert [e.key for e in ordered] == [E[2].key, E[0].key, E[1].key]  # 3x2 > 1x4; never chosen last
     assert ordered[cursor] == E[0]  # the most recent
-    ordered, cursor = frecency.order(E, active=E[0].key, now=now)
+    ordered, cursor = order(E, active=E[0].key, now=now)
     assert ordered[cursor] == E[2]  # ... that is not active
 
 
 def test_no_history_keeps_the_order_and_skips_the_active_entry():
-    ordered, cursor = frecency.order(E, active=E[0].key)
+    ordered, cursor = order(E, active=E[0].key)
     assert ordered == E and cursor == 1
 
 
@@ -73,7 +80,7 @@ def test_a_broken_state_file_is_an_empty_history_and_is_rewritten(content):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     assert frecency.load() == {}
-    assert frecency.order(E)[0] == E
+    assert order(E)[0] == E
     frecency.record(E[1].key)
     assert list(frecency.load()) == [E[1].key]
     assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -27,57 +27,117 @@ def open_console(config, entry) -> int:
 
 
 def run(args) -> int:
-    from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, shellout, switch, sync, targets
+    from ssoenv import paths, picker, preview, shellout, switch
     from ssoenv.shells import output_shell
 
     query = " ".join(args.query)
     shell = output_shell(args.shell, "pick")
-    config = awsconfig.load()
-    if args.sso_session:
-        config.session(args.sso_session)
-    data = sync.load_fresh(config)
-    entries = catalog.entries(config, data)
-    if args.sso_session:
-        entries = [e for e in entries if e.sso_session == args.sso_session]
-    if not entries:
+    prepared = prepare(args.sso_session)
+    config, shown = prepared.config, prepared.lines
+    if not prepared.listing.count:
         raise SsoenvError("no accounts to pick from", hint="run `ssoenv login` and `ssoenv sync` first")
     try:  # fzf draws on the terminal: say so plainly when there is none
         open("/dev/tty").close()
     except OSError:
         raise UsageError("the picker needs a terminal; use `ssoenv use TARGET` in scripts") from None
-    entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
-    active = targets.active()
-    entries, cursor = frecency.order(entries, active)
     data_file = paths.picker_preview_file(os.getpid())
     helper = [sys.executable, "-m", "ssoenv.preview"]
 
     def write_preview() -> None:  # never stops the pick: the pane then says less
         try:
+            data = prepared.catalog()
             emails = {(name, a.get("id")): a.get("email", "") for name, record in data["sessions"].items()
                       for a in record.get("accounts", []) if isinstance(a, dict)}
-            preview.write(data_file, config, entries, emails)
+            preview.write(data_file, config, prepared.entries(), emails)
         except Exception as exc:
             from ssoenv.log import get_logger
             get_logger(__name__).info("no preview: %s", exc)
 
     try:  # the preview's data is written while fzf draws the list (the preview waits for it)
-        action, chosen = picker.pick(entries, query=query, current=active, cursor=cursor,
+        action, number = picker.pick(shown, query=query, cursor=prepared.cursor,
                                      preview=helper + [str(data_file)],
                                      copy=helper + ["--copy", str(data_file)],
                                      while_fzf_draws=write_preview)
     finally:
         from ssoenv import cache
         cache.remove(data_file)
-    if chosen is None:
+    active = prepared.active
+    if number >= prepared.listing.count:  # the "none" line
         what = (f"{os.environ.get('SSOENV_ACCOUNT_NAME') or active[1]}/{active[2]}" if active
                 else os.environ.get("AWS_PROFILE") and f"profile {os.environ['AWS_PROFILE']}")
         print(f"ssoenv: cleared {shellout.printable(what)} from this shell" if what
               else "ssoenv: nothing to clear: this shell had no AWS identity", file=sys.stderr)
         sys.stdout.write(shellout.render(switch.clear_changes(), shell))
         return 0
+    chosen = prepared.entries()[number]
+    if chosen is None:  # a sync removed it while the picker was open
+        raise SsoenvError("that account or role is no longer in the account list",
+                          hint="run `ssoenv pick` again")
     if action == picker.CONSOLE:
         return open_console(config, chosen)
     out = switch.statements(config, chosen, shell=shell, mode=args.mode)
+    from ssoenv import frecency
+
     frecency.record(chosen.key)
     sys.stdout.write(out)
     return 0
+
+
+class Prepared:
+    """What the picker shows, ready before fzf starts: the config, the listing (kept
+    or rendered), the lines in frecency order with the active entry marked, where
+    the cursor starts. The entries themselves (for the preview and the choice) are
+    built only when asked: a kept listing does not need them to draw."""
+
+    def __init__(self, config, listing, catalog: dict | None):
+        self.config, self.listing, self._catalog = config, listing, catalog
+        self._entries: list | None = listing.entries
+        self.lines: list[str] = []
+        self.cursor = 0
+        self.active: tuple | None = None
+
+    def catalog(self) -> dict:
+        """The whole catalog (a kept listing carries only its summary)."""
+        if self._catalog is None:
+            from ssoenv import catalog
+
+            self._catalog = catalog.load()
+        return self._catalog
+
+    def entries(self) -> list:
+        """The entries in the listing's order (None where one has gone since it was kept)."""
+        if self._entries is None:
+            from ssoenv import catalog, listing
+
+            by_key = {listing.key_text(e.key): e for e in catalog.entries(self.config, self.catalog())}
+            self._entries = [by_key.get(k) for k in str(self.listing.key_lines, "utf-8").split("\n")]
+        return self._entries
+
+
+def prepare(sso_session: str | None = None) -> Prepared:
+    """Everything `ssoenv pick` does before fzf starts (the benchmarks time this)."""
+    from ssoenv import awsconfig, frecency, listing, picker, sync, targets
+
+    config = awsconfig.load()
+    if sso_session:
+        config.session(sso_session)
+    kept = listing.read(listing.PICKER, config, sso_session)
+    data = sync.load_fresh(config, data=kept.summary if kept else None)
+    if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
+        kept = listing.render(listing.PICKER, config, data, sso_session)
+    prepared = Prepared(config, kept, data if kept.entries is not None else None)
+    places: dict | None = None
+
+    def where(key: tuple) -> int | None:  # an entry's place in the listing (looked up for a few keys)
+        nonlocal places
+        if places is None:
+            places = kept.positions()
+        return places.get(listing.key_text(key))
+
+    lines = str(kept.body, "utf-8").split("\n")[:-1]
+    active = prepared.active = targets.active()
+    if active is not None and (n := where(active)) is not None:
+        lines[n] = lines[n].replace("\t ", "\t*", 1)
+    first, prepared.cursor = frecency.arrange(where, kept.count, active)
+    prepared.lines = frecency.in_order(lines, first) + [f"{kept.count}\t  {picker.NONE_LABEL}"]
+    return prepared

@@ -1,0 +1,220 @@
+"""What `list` and the picker show, rendered once per catalog and config.
+
+Building the rows of 30,000 entries (parse the catalog, make the entries, sort,
+escape, format) costs several times the interpreter's own start, yet the result
+changes only when the catalog does (a new generation) or what the config adds to
+it (its profiles, which logins it names). So each rendering ("view") is kept in a
+file of its own with the catalog generation and the config inputs it was made
+from. A reader that finds both unchanged copies the bytes out; any other renders
+anew and keeps that. A sync re-renders the views in use, so the first `list` after
+it is fast too.
+
+A view file: one JSON header line, then the body (UTF-8). Views hold what the
+catalog holds (names, ids, roles): 0600 like it, and a cache: a missing, corrupt
+or stale view is rendered again, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from operator import itemgetter
+
+from ssoenv import cache, catalog, paths
+from ssoenv.log import get_logger
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
+if TYPE_CHECKING:
+    from ssoenv.awsconfig import AwsConfig
+    from ssoenv.catalog import Entry
+
+log = get_logger(__name__)
+
+FORMAT = 1  # bump when any rendering below changes: older view files are then stale
+TSV, JSON, PICKER = "list.tsv", "list.json", "picker"
+VIEWS = (TSV, JSON, PICKER)
+_KEY_SEP = "\x1f"  # joins (sso_session, account id, role) in the picker's key lines
+
+
+class Listing:
+    """One view of the catalog: its rendered body, the number of entries in it, and
+    the catalog's summary (logins and ages: what sync.load_fresh needs).
+
+    `entries` (the ordered entries) is there when this process rendered the view,
+    None when it was read from its file. For the picker, the body is its lines, then
+    the entries' keys, one per line (key_lines)."""
+
+    __slots__ = ("view", "summary", "count", "body", "key_lines", "entries")
+
+    def __init__(self, view: str, summary: dict, count: int, body: bytes | memoryview,
+                 key_lines: bytes | memoryview = b"",
+                 entries: list | None = None):
+        self.view, self.summary, self.count, self.body = view, summary, count, body
+        self.key_lines, self.entries = key_lines, entries
+
+    def positions(self) -> dict[str, int]:
+        """Picker: key_text(entry key) -> the entry's place in the view."""
+        keys = str(self.key_lines, "utf-8").split("\n")
+        return dict(zip(keys, range(self.count)))
+
+
+def key_text(key: tuple[str, str, str]) -> str:
+    """An entry key as one line of the picker view: the fields joined by \\x1f, or as
+    JSON when a field has a character that could break the line (never in practice:
+    names come from the config and IAM)."""
+    joined = _KEY_SEP.join(key)
+    return joined if "".join(key).isprintable() else json.dumps(list(key))
+
+
+# --------------------------------------------------------------------------- reading and keeping
+
+def inputs(config: AwsConfig, sso_session: str | None) -> dict:
+    """What of the config (and the command line) a view depends on, besides the catalog."""
+    profiles = catalog.profiles_by_role(config)
+    return {"logins": sorted(catalog.current_logins(config)),
+            "profiles": sorted([*key, name] for key, name in profiles.items()),
+            "only": sso_session}
+
+
+def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listing | None:
+    """The view as kept, if it was rendered from the catalog as it is now and the
+    config's inputs as they are now; else None."""
+    generation = catalog.generation()
+    if generation is None:
+        return None
+    data = cache.read_bytes(paths.listing_file(view))
+    if not data:
+        return None
+    end = data.find(b"\n")
+    try:
+        header = json.loads(data[:end])
+        if not (isinstance(header, dict) and header.get("format") == FORMAT and header.get("view") == view
+                and header.get("generation") == generation):
+            return None
+        body = memoryview(data)[end + 1:]  # 30,000 rows are megabytes: no copies
+        if len(body) != header["length"] or header["inputs"] != inputs(config, sso_session):
+            return None
+        summary, count, split = header["summary"], header["count"], header.get("keys_at", len(body))
+        if not isinstance(summary, dict) or not isinstance(summary.get("sessions"), dict):
+            return None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        log.debug("ignoring a broken view file %s", view)
+        return None
+    return Listing(view, summary, count, body[:split], body[split:])
+
+
+def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = None) -> Listing:
+    """The view rendered from the catalog `data`, and kept (when `data` carries a
+    generation) for the next reader."""
+    with catalog.no_gc():
+        entries = catalog.entries(config, data)
+        if sso_session:
+            entries = [e for e in entries if e.sso_session == sso_session]
+        entries = ordered(entries)
+        key_lines = b""
+        if view == TSV:
+            body = tsv(entries).encode()
+        elif view == JSON:
+            body = json_rows(entries).encode()
+        else:
+            body = "".join(picker_lines(entries)).encode()
+            key_lines = "\n".join([key_text(e.key) for e in entries]).encode()
+    listing = Listing(view, catalog.summary(data), len(entries), body, key_lines, entries)
+    if data.get("generation"):
+        _keep(listing, data["generation"], inputs(config, sso_session))
+    return listing
+
+
+def _keep(listing: Listing, generation: str, config_inputs: dict) -> None:
+    header = {"format": FORMAT, "view": listing.view, "generation": generation, "inputs": config_inputs,
+              "summary": listing.summary, "count": listing.count,
+              "length": len(listing.body) + len(listing.key_lines)}
+    if listing.key_lines:
+        header["keys_at"] = len(listing.body)
+    content = json.dumps(header, ensure_ascii=False).encode() + b"\n" + listing.body + listing.key_lines
+    try:  # a cache: not durable, and a view that cannot be kept is rendered next time
+        cache.atomic_write_bytes(paths.listing_file(listing.view), content, durable=False)
+    except Exception as exc:
+        log.info("cannot keep the %s view: %s", listing.view, exc)
+
+
+def refresh(config: AwsConfig) -> None:
+    """Re-render the views in use from the catalog as it is now (after a sync)."""
+    kept = []
+    for view in VIEWS:
+        head = cache.read_head(paths.listing_file(view), 65536)
+        if head:
+            try:
+                only = json.loads(head.partition(b"\n")[0])["inputs"]["only"]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                only = None
+            kept.append((view, only))
+    if not kept:
+        return
+    data = catalog.load()
+    for view, only in kept:
+        if only is None or only in catalog.current_logins(config):
+            render(view, config, data, only)
+
+
+# --------------------------------------------------------------------------- the renderings
+# 30,000 entries: the per-row work below runs in C (map, zip, join), not in a Python loop.
+
+def ordered(entries: list[Entry]) -> list[Entry]:
+    """By account name (case-insensitive), id, role, session."""
+    names = map(str.lower, map(itemgetter(2), entries))
+    keys = sorted(zip(names, map(itemgetter(1), entries), map(itemgetter(3), entries),
+                      map(itemgetter(0), entries), range(len(entries)), strict=True))
+    return list(map(entries.__getitem__, map(itemgetter(4), keys)))
+
+
+_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}}}'
+
+
+def json_rows(entries: list[Entry]) -> str:
+    """What json.dumps(list of row objects, ensure_ascii=False) writes, byte for byte,
+    each distinct value encoded once (names repeat once per role)."""
+    from json.encoder import encode_basestring  # C; ensure_ascii=False's string encoder
+
+    columns = []
+    for i in range(5):  # sso_session, account_id, account_name, role, profile
+        column = list(map(itemgetter(i), entries))
+        encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
+        columns.append(map(encoded.__getitem__, column))
+    return "[" + ", ".join(map(_JSON_ROW.format, *columns)) + "]\n"
+
+
+def _escaped(column: list[str]) -> list[str] | map:
+    """The column with control characters escaped (they can come from the network);
+    each distinct value escaped once, and only when one needs it."""
+    from ssoenv.shellout import printable
+
+    if "".join(column).isprintable():
+        return column
+    shown = {v: printable(v) for v in set(column)}
+    return map(shown.__getitem__, column)
+
+
+def tsv(entries: list[Entry]) -> str:
+    """NAME, ID, ROLE, PROFILE (or -), SESSION per line."""
+    profiles = list(map(itemgetter(4), entries))
+    columns = [_escaped(list(map(itemgetter(2), entries))), map(itemgetter(1), entries),
+               _escaped(list(map(itemgetter(3), entries))),
+               _escaped(list(map({None: "-"}.get, profiles, profiles))),
+               _escaped(list(map(itemgetter(0), entries)))]
+    return "".join(map("{}\t{}\t{}\t{}\t{}\n".format, *columns))
+
+
+NAME_WIDTH = 40  # the picker pads account names to the longest, up to this
+
+
+def picker_lines(entries: list[Entry]) -> list[str]:
+    """One line per entry for fzf: its place in `entries`, a tab, the label (the first
+    character of which marks the active entry: " " here)."""
+    width = min(max(map(len, map(itemgetter(2), entries)), default=0), NAME_WIDTH)
+    names = [name.ljust(width) for name in _escaped(list(map(itemgetter(2), entries)))]
+    profiles = [p or "" for p in map(itemgetter(4), entries)]
+    if any(profiles):
+        profiles = [f"  profile:{p}" if p else "" for p in _escaped(profiles)]
+    return list(map("{}\t  {}  {}  {}{}  [{}]\n".format, range(len(entries)), names,
+                    map(itemgetter(1), entries), _escaped(list(map(itemgetter(3), entries))), profiles,
+                    _escaped(list(map(itemgetter(0), entries)))))
