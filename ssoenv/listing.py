@@ -53,8 +53,10 @@ class Listing:
 
     def positions(self) -> dict[str, int]:
         """Picker: key_text(entry key) -> the entry's place in the view."""
+        if not self.count:
+            return {}
         keys = str(self.key_lines, "utf-8").split("\n")
-        return dict(zip(keys, range(self.count)))
+        return dict(zip(keys, range(self.count), strict=True))
 
 
 def key_text(key: tuple[str, str, str]) -> str:
@@ -96,6 +98,8 @@ def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listin
         summary, count, split = header["summary"], header["count"], header.get("keys_at", len(body))
         if not isinstance(summary, dict) or not isinstance(summary.get("sessions"), dict):
             return None
+        if view == PICKER and body[split:].tobytes().count(b"\n") != max(count - 1, 0):
+            return None  # one key per line
     except (ValueError, KeyError, TypeError, RecursionError):
         log.debug("ignoring a broken view file %s", view)
         return None

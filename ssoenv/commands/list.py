@@ -34,11 +34,11 @@ def run(args) -> int:
             if args.sso_session:
                 entries = [e for e in entries if e.sso_session == args.sso_session]
             entries = listing.ordered(entries)
-        count = len(entries)
+        count, body = len(entries), b""
     else:
         if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
             kept = listing.render(view, config, data, args.sso_session)
-        count = kept.count
+        count, body = kept.count, kept.body
     unlisted = [s for s in catalog.unlisted(config, data)
                 if not args.sso_session or catalog.login_key(s) == args.sso_session]
     # Lists not fetched because a login is needed (a failed fetch was a warning already)
@@ -49,7 +49,7 @@ def run(args) -> int:
     # Nothing to show: exit 3 when a login is needed, as every command that needs one.
     status = 0 if count or not unlisted else 3 if needs_login else 1
     if args.json:  # `jq` makes it pretty when a person reads it
-        _write(kept.body)
+        _write(body)
         return status
     if not count:
         if not catalog.logins(config):
@@ -59,7 +59,7 @@ def run(args) -> int:
             print("ssoenv: no accounts: the portal lists none for you", file=sys.stderr)
         return status
     if not tty:
-        _write(kept.body)
+        _write(body)
         return 0
     from ssoenv import targets, text
     from ssoenv.shellout import printable
