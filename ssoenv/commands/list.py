@@ -34,7 +34,7 @@ def run(args) -> int:
             if args.sso_session:
                 entries = [e for e in entries if e.sso_session == args.sso_session]
             entries = listing.ordered(entries)
-        count, body = len(entries), b""
+        count, body = len(entries), memoryview(b"")
     else:
         if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
             kept = listing.render(view, config, data, args.sso_session)
