@@ -27,6 +27,7 @@ def run(args) -> int:
     # The rows as rendered for this catalog and config, if nothing changed since
     kept = None if tty else listing.read(view, config, args.sso_session)
     failed: dict = {}
+    body: bytes | memoryview
     data = sync.load_fresh(config, failed, data=kept.summary if kept else None)
     if tty:
         with catalog.no_gc():
@@ -34,7 +35,7 @@ def run(args) -> int:
             if args.sso_session:
                 entries = [e for e in entries if e.sso_session == args.sso_session]
             entries = listing.ordered(entries)
-        count, body = len(entries), memoryview(b"")
+        count, body = len(entries), b""
     else:
         if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
             kept = listing.render(view, config, data, args.sso_session)
