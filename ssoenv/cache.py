@@ -194,9 +194,10 @@ def read_head(path: Path, size: int) -> bytes | None:
 
 
 def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or None if it is missing or unreadable."""
+    """The file's bytes, or None if it is missing, unreadable or a symbolic link
+    (what ssoenv keeps is never written through one, so one is not ssoenv's)."""
     try:
-        with open(path, "rb") as fh:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as fh:
             return fh.read()
     except OSError as exc:
         if not isinstance(exc, FileNotFoundError):

@@ -246,3 +246,31 @@ def pick(tmux: Tmux, query: str) -> None:
     tmux.wait(r"^\s*1/\d+")
     tmux.keys("Enter")
     tmux.wait(r"Enter: switch\s+Esc: cancel", gone=True)
+
+
+# --- the picker on a real terminal (pexpect) ---------------------------------------------
+
+def spawn_pick(*args, env_extra=None):
+    """`ssoenv pick --shell bash ARGS` on a pexpect terminal, its stdout to a pipe (as
+    when a shell evals it: pick refuses to print shell code to a terminal)."""
+    import pexpect
+
+    env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
+    return pexpect.spawn("bash", ["-c", 'set -o pipefail; "$@" | cat', "_", sys.executable, "-m", "ssoenv",
+                                  "pick", "--shell", "bash", *args], env=env,
+                         encoding="utf-8", timeout=30, dimensions=(30, 120))
+
+
+def wait_for(child, text):
+    """Wait for `text`, answering fzf's cursor-position queries (pexpect is no terminal)."""
+    while child.expect_exact(["\x1b[6n", text]) == 0:
+        child.send("\x1b[1;1R")
+
+
+def finish(child):
+    """(exit status, everything printed) once the picker has ended."""
+    import pexpect
+
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before

@@ -2,30 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
-import pexpect
-
-
-def spawn_pick(*args, env_extra=None):
-    env = dict(os.environ, TERM="xterm-256color", **(env_extra or {}))
-    # stdout to a pipe, as when a shell evals it: pick refuses to print shell code to a terminal
-    return pexpect.spawn("bash", ["-c", 'set -o pipefail; "$@" | cat', "_", sys.executable, "-m", "ssoenv",
-                                  "pick", "--shell", "bash", *args], env=env,
-                         encoding="utf-8", timeout=30, dimensions=(30, 120))
-
-
-def wait_for(child, text):
-    """Wait for `text`, answering fzf's cursor-position queries (pexpect is no terminal)."""
-    while child.expect_exact(["\x1b[6n", text]) == 0:
-        child.send("\x1b[1;1R")
-
-
-def finish(child):
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus, child.before
+from support import finish, spawn_pick, wait_for
 
 
 def test_fzf_query_and_enter_prints_statements(synced):

@@ -1,0 +1,220 @@
+"""Kept listings (ssoenv.listing): `list`, `list --json` and the picker print a rendering
+kept on disk while the catalog generation and the config's inputs are unchanged, and
+never a stale one: a new profile, a removed session, a sync, a catalog from an older
+ssoenv or a broken view file each make the next reader render anew."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import finish, spawn_pick, ssoenv_subprocess, wait_for
+
+from ssoenv import awsconfig, catalog, listing, paths
+
+ORG = [
+    {"accountId": "222222222222", "accountName": "beta\tname\nwith $(x)", "emailAddress": "b@example.com",
+     "roles": ["Zed", "Admin"]},
+    {"accountId": "111111111111", "accountName": "Alpha", "emailAddress": "a@example.com",
+     "roles": ["ReadOnlyAccess"]},
+    {"accountId": "333333333333", "accountName": "alpha", "emailAddress": "c@example.com",
+     "roles": ["Role\x1b[31m"]},
+]
+PROFILES = ("\n[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
+            "sso_role_name = ReadOnlyAccess\nregion = eu-west-2\n"
+            "\n[profile unsynced]\nsso_session = corp\nsso_account_id = 444444444444\nsso_role_name = X\n")
+
+
+@pytest.fixture
+def org(emulator, aws_config, run):
+    """Logged in and synced to ORG, with two profiles in the config."""
+    emulator.set_accounts(ORG)
+    with open(aws_config, "a") as fh:
+        fh.write(PROFILES)
+    status, _, err = run("login", "--sso-session", "corp", "--device-code", "--no-browser")
+    assert status == 0, err
+    status, _, err = run("sync")
+    assert status == 0, err
+    return emulator
+
+
+def ssoenv(*argv):
+    """ssoenv in its own process: (status, stdout, stderr)."""
+    proc = ssoenv_subprocess(*argv)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def kept(view, sso_session=None):
+    return listing.read(view, awsconfig.load(), sso_session)
+
+
+def rendered_now(view, sso_session=None) -> str:
+    """What a render from the catalog and config as they are now prints (kept nowhere)."""
+    data = catalog.load()
+    data.pop("generation")
+    return bytes(listing.render(view, awsconfig.load(), data, sso_session).body).decode()
+
+
+@pytest.mark.parametrize("argv, view", [(("list",), listing.TSV), (("list", "--json"), listing.JSON)])
+def test_the_kept_listing_is_what_is_printed_and_equals_a_fresh_render(org, argv, view):
+    status, first, err = ssoenv(*argv)
+    assert status == 0, err
+    assert kept(view) is not None  # kept by the first run
+    assert ssoenv(*argv)[1] == first == rendered_now(view)
+    # The second run printed the kept bytes: a kept body changed in place (same length,
+    # so the file stays valid) is what the next run prints.
+    path = paths.listing_file(view)
+    header, _, body = path.read_bytes().partition(b"\n")
+    path.write_bytes(header + b"\n" + body.replace(b"111111111111", b"111111111110"))
+    assert ssoenv(*argv)[1] == first.replace("111111111111", "111111111110")
+
+
+def test_a_profile_added_to_the_config_shows_at_once(org, aws_config):
+    status, before, _ = ssoenv("list")
+    assert "\t333333333333\tRole?[31m\t-\tcorp\n" in before
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile red]\nsso_session = corp\nsso_account_id = 333333333333\nsso_role_name = Role\x1b[31m\n")
+    status, after, err = ssoenv("list")
+    assert status == 0, err
+    assert "\t333333333333\tRole?[31m\tred\tcorp\n" in after
+    assert json.loads(ssoenv("list", "--json")[1])[2]["profile"] == "red"
+
+
+def test_a_session_the_config_no_longer_names_is_not_listed(org, aws_config):
+    assert ssoenv("list")[1].count("\tcorp\n") == 5
+    aws_config.write_text(aws_config.read_text().replace("[sso-session corp]", "[sso-session other]")
+                          .replace("sso_session = corp", "sso_session = other"))
+    status, out, err = ssoenv("list")
+    assert "\tcorp\n" not in out
+    assert "no accounts of other" in err
+
+
+def test_a_sync_that_changes_the_accounts_shows_at_once_and_renders_the_views_in_use(org, run):
+    for argv in (("list",), ("list", "--json")):
+        ssoenv(*argv)
+    org.set_accounts(ORG[1:] + [{"accountId": "555555555555", "accountName": "new", "emailAddress": "n@example.com",
+                                 "roles": ["Dev"]}])
+    status, _, err = run("sync")
+    assert status == 0, err
+    # the views in use were rendered again by the sync: the next list needs no render
+    assert kept(listing.TSV) is not None and kept(listing.JSON) is not None
+    assert kept(listing.PICKER) is None  # not in use: not rendered
+    out = ssoenv("list")[1]
+    assert "555555555555\tDev" in out and "222222222222" not in out
+    assert "555555555555" in ssoenv("list", "--json")[1]
+
+
+def test_a_catalog_from_an_older_ssoenv_is_listed_and_a_view_never_outlives_it(org):
+    ssoenv("list")
+    # An older ssoenv rewrites the catalog without a generation (and with other accounts)
+    data = catalog.load()
+    del data["generation"]
+    data["sessions"]["corp"]["accounts"] = [a for a in data["sessions"]["corp"]["accounts"]
+                                            if a["id"] != "222222222222"]
+    paths.catalog_file().write_text(json.dumps(data))
+    status, out, err = ssoenv("list")
+    assert status == 0, err
+    assert "222222222222" not in out and "111111111111" in out
+    assert catalog.generation() is None and kept(listing.TSV) is None
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "header only", "empty", "other format",
+                                    "longer body", "not a dict", "symlink"])
+def test_a_broken_view_file_is_rendered_again(org, damage, tmp_path):
+    status, good, _ = ssoenv("list")
+    path = paths.listing_file(listing.TSV)
+    content = path.read_bytes()
+    header, _, body = content.partition(b"\n")
+    broken = {"truncated": content[:-7], "garbage": b"\x00\xff{[" * 10, "header only": header,
+              "empty": b"", "other format": header.replace(b'"format": 1', b'"format": 99') + b"\n" + body,
+              "longer body": content + b"x", "not a dict": b"[1]\n" + body}.get(damage)
+    if damage == "symlink":
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.write_bytes(content.replace(b"Alpha", b"Alpho"))
+        path.unlink()
+        path.symlink_to(elsewhere)
+    else:
+        path.write_bytes(broken)
+    status, out, err = ssoenv("list")
+    assert (status, out) == (0, good), err
+    if damage == "symlink":  # never written through
+        assert b"Alpho" in (tmp_path / "elsewhere").read_bytes()
+    else:
+        assert kept(listing.TSV) is not None  # rendered and kept again
+
+
+def test_each_sso_session_filter_gets_its_own_rendering(org):
+    everything = ssoenv("list")[1]
+    assert ssoenv("list", "--sso-session", "corp")[1] == everything
+    assert kept(listing.TSV, "corp") is not None and kept(listing.TSV) is None
+    assert ssoenv("list")[1] == everything
+
+
+def test_view_files_are_private(org):
+    ssoenv("list")
+    path = paths.listing_file(listing.TSV)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+
+
+# --- the picker ----------------------------------------------------------------------------
+
+def test_a_kept_picker_listing_marks_the_active_entry_orders_by_frecency_and_maps_back(synced, monkeypatch):
+    from ssoenv import frecency, preview
+    from ssoenv.commands import pick
+
+    rendered = pick.prepare()
+    assert rendered.listing.entries is not None  # rendered here
+    frecency.record(("corp", "222222222222", "ReadOnlyAccess"))
+    monkeypatch.setenv("SSOENV_SESSION", "corp")
+    monkeypatch.setenv("SSOENV_ACCOUNT_ID", "111111111111")
+    monkeypatch.setenv("SSOENV_ROLE", "ReadOnlyAccess")
+    prepared = pick.prepare()
+    assert prepared.listing.entries is None  # read from its file
+    labels = [line.split("\t", 1)[1] for line in prepared.lines]
+    assert labels[0].startswith("  MemberAccount") and "ReadOnlyAccess" in labels[0]  # chosen before: first
+    assert [label[0] for label in labels].count("*") == 1
+    active = next(label for label in labels if label.startswith("*"))
+    assert "111111111111  ReadOnlyAccess" in active
+    assert prepared.cursor == 0  # on the last choice, which is not the active one
+    # each line's number leads to the entry it shows, for the switch and the preview pane
+    entries = prepared.entries()
+    for line in prepared.lines[:-1]:
+        number, label = line.split("\t", 1)
+        entry = entries[int(number)]
+        assert f"{entry.account_id}  {entry.role}" in label
+        doc = {"entries": [list(e) for e in entries], "sessions": {}, "emails": {}}
+        assert entry.account_id in preview.describe(doc, int(number))
+
+
+def test_an_entry_gone_while_the_picker_was_open_is_not_switched_to(synced, run):
+    from ssoenv.commands import pick
+
+    pick.prepare()
+    prepared = pick.prepare()  # from the kept listing
+    number = next(int(line.split("\t")[0]) for line in prepared.lines if "MemberAccount" in line)
+    synced.set_accounts([a for a in synced_accounts() if a["accountId"] != "222222222222"])
+    status, _, err = run("sync")
+    assert status == 0, err
+    assert prepared.entries()[number] is None
+
+
+def synced_accounts():
+    from ssoenv.emulator.config import default_accounts
+
+    return default_accounts()
+
+
+def test_pick_from_a_kept_listing_switches_to_the_chosen_entry(synced):
+    child = spawn_pick("zzz-no-match")  # renders and keeps the picker's listing; Esc leaves
+    wait_for(child, "0/")
+    child.send("\x1b")
+    assert finish(child)[0] == 130
+    assert kept(listing.PICKER) is not None
+    child = spawn_pick("member read")
+    wait_for(child, "222222222222")
+    child.send("\r")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "export SSOENV_ACCOUNT_ID='222222222222';" in output
+    assert "export SSOENV_ROLE='ReadOnlyAccess';" in output
