@@ -33,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from common import AWS_V2, PYTHON, SSOENV, ms  # noqa: E402
+from common import AWS_V2, PICKER_READY, PYTHON, SSOENV, ms  # noqa: E402
 
 ACCOUNTS = 1667          # x 3 roles = 5,001 catalog entries
 ROLES_PER_ACCOUNT = 3
@@ -45,36 +45,27 @@ LIST_BUDGET = 3.0        # x python -c pass
 AWS_GOAL = 10.0          # aws configure export-credentials / ssoenv exec
 FORBIDDEN = ("boto3", "botocore", "prompt_toolkit")
 
-# What `ssoenv pick` does before it hands the lines to fzf (commands/pick.py),
-# timed phase by phase in one process; prints JSON (milliseconds).
+# The picker's preparation (commands/pick.py's prepare) timed phase by phase in one
+# process; prints JSON (milliseconds).
 PICKER_PHASES = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from ssoenv import awsconfig, catalog, picker, sync, targets
+from ssoenv import awsconfig, frecency, listing, picker, targets
+from ssoenv.commands import pick
 t1 = time.perf_counter()
 config = awsconfig.load()
 t2 = time.perf_counter()
-data = sync.load_fresh(config)
+kept = listing.read(listing.PICKER, config)
 t3 = time.perf_counter()
-entries = catalog.entries(config, data)
+prepared = pick.prepare()  # reads the kept listing again: the phases above, plus the order
 t4 = time.perf_counter()
-entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
+blob = ("\n".join(prepared.lines) + "\n").encode()
 t5 = time.perf_counter()
-lines = picker.labels(entries, targets.active())
-t6 = time.perf_counter()
-import iterfzf
-t7 = time.perf_counter()
 ms = lambda a, b: round((b - a) * 1000, 2)
-json.dump({"entries": len(lines), "import ssoenv modules": ms(t0, t1), "awsconfig.load": ms(t1, t2),
-           "sync.load_fresh": ms(t2, t3), "catalog.entries": ms(t3, t4), "sort": ms(t4, t5),
-           "picker.labels": ms(t5, t6), "import iterfzf": ms(t6, t7), "total": ms(t0, t7)}, sys.stdout)
+json.dump({"entries": len(prepared.lines) - 1, "listing kept": kept is not None,
+           "import ssoenv modules": ms(t0, t1), "awsconfig.load": ms(t1, t2), "listing.read": ms(t2, t3),
+           "pick.prepare (all of it)": ms(t3, t4), "fzf's input": ms(t4, t5)}, sys.stdout)
 """
-
-# The same work with no timing and no output, for the process wall time.
-PICKER_READY = ("from ssoenv import awsconfig, catalog, picker, sync, targets; import iterfzf; "
-                "c = awsconfig.load(); e = catalog.entries(c, sync.load_fresh(c)); "
-                "e.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role)); "
-                "picker.labels(e, targets.active())")
 
 
 def main() -> int:
@@ -214,9 +205,10 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
         if proc.returncode != 0:
             raise RuntimeError(f"picker phases failed:\n{proc.stderr}")
         samples.append(json.loads(proc.stdout))
-    phases = [k for k in samples[0] if k != "entries"]
+    phases = [k for k in samples[0] if k not in ("entries", "listing kept")]
     prow = [[k, f"{statistics.median(s[k] for s in samples):.1f} ms"] for k in phases]
-    common.print_table(f"Picker data preparation in-process ({samples[0]['entries']} labels; median of "
+    common.print_table(f"Picker data preparation in-process ({samples[0]['entries']} labels, listing kept: "
+                       f"{samples[0]['listing kept']}; median of "
                        f"{len(samples)} processes; the interpreter's own start not included)",
                        ["phase", "median"], prow)
 

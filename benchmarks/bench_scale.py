@@ -36,25 +36,14 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from common import PYTHON, SSOENV, mib, ms  # noqa: E402
+from common import PICKER_READY, PYTHON, SSOENV, mib, ms  # noqa: E402
 
 LATENCY_MS = 40
+RENDERING = "no kept listing: "
 ROLES = 2
 ACCOUNT_ID = "100000000042"
 ROLE = "ReadOnlyAccess"
 
-PICKER_READY = """
-from ssoenv import awsconfig, catalog, picker, targets
-import iterfzf
-try:
-    from ssoenv.sync import load_fresh
-except ImportError:
-    load_fresh = catalog.load_fresh
-c = awsconfig.load()
-e = catalog.entries(c, load_fresh(c))
-e.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
-picker.labels(e, targets.active())
-"""
 
 
 class Box:
@@ -171,17 +160,28 @@ def large_catalog(emu, sandbox, runs: int) -> None:
         "ssoenv list (TSV to a pipe)": [SSOENV, "list"],
         "ssoenv list --json (to a pipe)": [SSOENV, "list", "--json"],
         "picker data ready (no fzf)": [PYTHON, "-c", PICKER_READY],
+        # The rare case, for the record (not the goal): no kept rendering (the first
+        # use of a view, or a config change since), so this run renders and keeps it.
+        RENDERING + "ssoenv list": [SSOENV, "list"],
+        RENDERING + "picker data ready": [PYTHON, "-c", PICKER_READY],
     }
-    times = interleaved(commands, sandbox.env, runs, stdout=subprocess.PIPE)
+    listings = sandbox.home / ".cache" / "ssoenv" / "listings"  # ssoenv.paths.listing_file's directory
+
+    def drop_kept(label):  # the one view that run would read
+        if label.startswith(RENDERING):
+            (listings / ("picker" if "picker" in label else "list.tsv")).unlink(missing_ok=True)
+
+    times = interleaved(commands, sandbox.env, runs, stdout=subprocess.PIPE, before=drop_kept)
     base = statistics.median(times["python -c pass"])
     rows = []
     for label, argv in commands.items():
         med = statistics.median(times[label])
+        drop_kept(label)
         rss = common.run_measured(argv, sandbox.env).maxrss_bytes
         ratio = med / base
-        goal = label != "python -c pass"
+        goal = label != "python -c pass" and not label.startswith(RENDERING)
         rows.append([label, ms(med), f"{ratio:.2f}x", ("ok" if ratio <= 3 else "OVER") if goal else "",
-                     mib(rss), ("ok" if rss < 120 * common.MIB else "OVER") if goal else ""])
+                     mib(rss), ("ok" if rss < 120 * common.MIB else "OVER") if label != "python -c pass" else ""])
     common.print_table(f"2. {entries} cached entries (sync of 10,000 accts took {t.seconds:.1f} s); "
                        f"medians of {runs} interleaved runs; goal <= 3x python -c pass, < 120 MiB",
                        ["command", "median", "ratio", "", "peak RSS", ""], rows)

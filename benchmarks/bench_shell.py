@@ -30,28 +30,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-from common import PYTHON, SSOENV, ms  # noqa: E402
+from common import PICKER_READY, PYTHON, SSOENV, ms  # noqa: E402
 
 ACCOUNTS = 1667
 ROLES_PER_ACCOUNT = 3
 COMPLETE_BUDGET = 2.0
 PICKER_BUDGET = 3.0
 FORBIDDEN = ("boto3", "botocore", "prompt_toolkit", "iterfzf")
-
-# commands/pick.py up to handing the lines to fzf, without the terminal check (the
-# preview pane's file is written after that, while fzf draws: not included).
-PICKER_READY = """
-import os, sys
-from ssoenv import awsconfig, catalog, frecency, paths, picker, preview, sync, targets
-import iterfzf
-config = awsconfig.load()
-data = sync.load_fresh(config)
-entries = catalog.entries(config, data)
-entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
-active = targets.active()
-entries, cursor = frecency.order(entries, active)
-picker.labels(entries, active)
-"""
 
 # A preview file as a picker leaves it, for the preview timing.
 WRITE_PREVIEW = """

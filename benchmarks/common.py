@@ -38,6 +38,32 @@ PROFILE = "bench"
 
 MIB = 1024 * 1024
 
+# What `ssoenv pick` does before fzf draws: commands/pick.py's prepare() (config,
+# kept or rendered listing, active mark, frecency order) and the bytes fzf is fed,
+# without the terminal check. The preview pane's file is written while fzf draws:
+# not counted. Before prepare() existed (older checkouts): the same steps by hand.
+PICKER_READY = """
+try:
+    from ssoenv.commands.pick import prepare
+except ImportError:
+    prepare = None
+if prepare is not None:
+    from ssoenv import picker
+    shown = prepare().lines
+    picker._fzf_executable()
+    ("\\n".join(shown) + "\\n").encode()
+else:
+    from ssoenv import awsconfig, catalog, frecency, picker, sync, targets
+    import iterfzf
+    config = awsconfig.load()
+    entries = catalog.entries(config, sync.load_fresh(config))
+    entries.sort(key=lambda e: (e.account_name.lower(), e.account_id, e.role))
+    active = targets.active()
+    if hasattr(frecency, "order"):
+        entries, cursor = frecency.order(entries, active)
+    picker.labels(entries, active)
+"""
+
 
 # --------------------------------------------------------------------------- environment
 

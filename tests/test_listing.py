@@ -104,6 +104,15 @@ def test_a_sync_that_changes_the_accounts_shows_at_once_and_renders_the_views_in
     assert "555555555555" in ssoenv("list", "--json")[1]
 
 
+def test_a_new_catalog_generation_is_listed_even_when_no_view_was_rendered_for_it(org):
+    ssoenv("list")
+    data = catalog.load()  # as a sync that died before rendering leaves it
+    (member,) = [a for a in data["sessions"]["corp"]["accounts"] if a["id"] == "222222222222"]
+    member["name"] = "renamed"
+    catalog.save(data)
+    assert "renamed\t222222222222" in ssoenv("list")[1]
+
+
 def test_a_catalog_from_an_older_ssoenv_is_listed_and_a_view_never_outlives_it(org):
     ssoenv("list")
     # An older ssoenv rewrites the catalog without a generation (and with other accounts)
