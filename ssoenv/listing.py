@@ -145,13 +145,13 @@ def refresh(config: AwsConfig) -> None:
     """Re-render the views in use from the catalog as it is now (after a sync)."""
     kept = []
     for view in VIEWS:
-        head = cache.read_head(paths.listing_file(view), 65536)
-        if head:
+        content = cache.read_bytes(paths.listing_file(view))  # the header may be long: many profiles
+        if content:
             try:
-                only = json.loads(head.partition(b"\n")[0])["inputs"]["only"]
+                only = json.loads(content.partition(b"\n")[0])["inputs"]["only"]
             except (ValueError, KeyError, TypeError, RecursionError):
                 only = None
-            kept.append((view, only))
+            kept.append((view, only if isinstance(only, str) else None))
     if not kept:
         return
     data = catalog.load()

@@ -22,7 +22,7 @@ DEFAULTS = {
     # re-login of a failed wrapped command uses it, when an AWS CLI v2 is installed)
     "login_via_aws_cli": "auto",
     "catalog_ttl": "3600",          # seconds before the account list is refreshed in the background
-    "sync_concurrency": "16",       # ListAccountRoles calls in flight
+    "sync_concurrency": "24",       # ListAccountRoles calls in flight (at most)
     "login_timeout": "600",         # seconds to wait for a browser/device approval
     "default_region": "",           # AWS_REGION for entries whose profile names none
     "exec_server": "false",         # `exec` serves renewing credentials (as --server) by default

@@ -152,10 +152,13 @@ def test_a_broken_view_file_is_rendered_again(org, damage, tmp_path):
         assert kept(listing.TSV) is not None  # rendered and kept again
 
 
-def test_each_sso_session_filter_gets_its_own_rendering(org):
+def test_each_sso_session_filter_gets_its_own_rendering(org, run):
     everything = ssoenv("list")[1]
     assert ssoenv("list", "--sso-session", "corp")[1] == everything
     assert kept(listing.TSV, "corp") is not None and kept(listing.TSV) is None
+    status, _, err = run("sync")  # renders the view in use again, with its filter
+    assert status == 0, err
+    assert kept(listing.TSV, "corp") is not None
     assert ssoenv("list")[1] == everything
 
 
