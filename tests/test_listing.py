@@ -69,6 +69,26 @@ def test_the_kept_listing_is_what_is_printed_and_equals_a_fresh_render(org, argv
     assert ssoenv(*argv)[1] == first.replace("111111111111", "111111111110")
 
 
+def test_a_kept_listing_is_printed_without_reading_the_catalogs_accounts(org, run, monkeypatch):
+    """The point of keeping it: 30,000 entries are not parsed, built, sorted, formatted."""
+    for argv in (("list",), ("list", "--json")):
+        assert run(*argv)[0] == 0  # renders and keeps
+    from ssoenv.commands import pick
+
+    pick.prepare()
+
+    def no(*_args, **_kwargs):
+        raise AssertionError("the catalog's accounts were read")
+
+    monkeypatch.setattr(catalog, "load", no)
+    monkeypatch.setattr(catalog, "entries", no)
+    monkeypatch.setattr(listing, "render", no)
+    status, out, err = run("list")
+    assert status == 0 and "222222222222" in out, err
+    assert "222222222222" in run("list", "--json")[1]
+    assert len(pick.prepare().lines) == 6  # five entries and "none"
+
+
 def test_a_profile_added_to_the_config_shows_at_once(org, aws_config):
     status, before, _ = ssoenv("list")
     assert "\t333333333333\tRole?[31m\t-\tcorp\n" in before
