@@ -33,6 +33,10 @@ TOKEN_ERRORS = (
     "InvalidGrantException",
     # JS SDK v3
     "The SSO session token associated with profile",
+    # ssoenv itself where it may not log in: `exec --server` under the wrapper (its
+    # stderr is the wrapper's pipe), the credential endpoint, credential-process
+    # (which the tools quote); errors.LoginRequired ends with it
+    "; run: ssoenv login",
 )
 
 # Exported credentials (credentials mode) past their expiry: the tools never

@@ -82,6 +82,34 @@ def test_which_session_the_command_used(home, monkeypatch):
     assert recover.session_for(config, ["aws", "--profile", "corp-ro"]).name == "corp"
 
 
+@pytest.mark.parametrize("line, expected", [
+    ("ssoenv credential-process --sso-session lab --account 222222222222 --role AdministratorAccess", "lab"),
+    ("/opt/bin/ssoenv credential-process --sso-session corp --account 111111111111 --role ReadOnlyAccess",
+     "corp"),
+    ("ssoenv credential-process --account 111111111111 --role ReadOnlyAccess", "ambiguous"),  # two sessions
+    ("python3 -m ssoenv credential-process lab-admin", "lab"),  # TARGET: a profile
+    ("'/path with space/ssoenv' credential-process corp-ro", "corp"),
+    ("aws-vault export --format=json corp", None),  # another tool's
+    ("ssoenv-helper credential-process corp-ro", None),
+    ("ssoenv credential-process --account", None),  # a line credential-process refuses too
+    ("ssoenv credential-process 'unclosed", None),
+])
+def test_a_credential_process_profile_of_ssoenv_names_its_session(home, line, expected):
+    path = home / ".aws" / "config"
+    path.parent.mkdir()
+    path.write_text(TWO_SESSIONS + f"\n[profile cp]\ncredential_process = {line}\n")
+    config = awsconfig.load()
+    if expected is None:
+        with pytest.raises(SsoenvError, match="does not use IAM Identity Center"):
+            recover.session_for(config, ["aws", "--profile", "cp", "s3", "ls"])
+    elif expected == "ambiguous":
+        with pytest.raises(SsoenvError, match="cannot tell which sso-session the credential_process of "
+                                              "profile 'cp' uses: several sso-sessions"):
+            recover.session_for(config, ["aws", "--profile", "cp", "s3", "ls"])
+    else:
+        assert recover.session_for(config, ["aws", "--profile", "cp", "s3", "ls"]).name == expected
+
+
 def test_the_only_session_is_the_one(aws_config):
     assert recover.session_for(awsconfig.load(), ["aws", "s3", "ls"]).name == "corp"
 

@@ -157,6 +157,40 @@ def test_auto_relogin_with_the_aws_cli(shell, world, s3, shell_in_tmux):
     world.ssoenv("login", "--sso-session", "demo", "--device-code", "--no-browser", "--force")
 
 
+@pytest.mark.parametrize("shell", SHELLS)
+def test_auto_relogin_for_a_command_run_under_the_credential_endpoint(shell, world, s3, shell_in_tmux):
+    """SSOENV_WRAP_SERVER: `ssoenv exec --server` cannot log in itself there (its stderr is
+    the wrapper's pipe, not a terminal) and says which login to run; the wrapper runs it
+    and the command once more, as for the AWS CLI's own expiry message."""
+    tmux = shell_in_tmux(shell, env={"SSOENV_WRAP_SERVER": "aws"})
+    tmux.run("ssoenv use demo-member")
+    world.emulator.revoke_tokens()
+    world.clear_cli_cache()
+    screen = tmux.run(f"clear; aws --endpoint-url {s3} s3 ls; echo status={_status(shell)}")
+    assert "ssoenv: logged in to demo" in screen, screen
+    assert screen.index("ssoenv: logged in") < screen.index("ssoenv-demo-bucket")
+    assert "status=0" in screen, screen
+
+
+def test_auto_relogin_for_a_credential_process_profile(world, s3, shell_in_tmux):
+    """A profile whose credential_process is `ssoenv credential-process` (which never logs
+    in): the AWS CLI quotes its message; the wrapper logs in and runs the command again."""
+    config = world.home / ".aws" / "config"
+    before = config.read_text()
+    config.write_text(before + f"\n[profile cp]\ncredential_process = {SSOENV} credential-process "
+                      "--sso-session demo --account 222222222222 --role ReadOnlyAccess\nregion = us-east-1\n")
+    try:
+        tmux = shell_in_tmux("bash")
+        world.emulator.revoke_tokens()
+        world.clear_cli_cache()
+        screen = tmux.run(f"clear; AWS_PROFILE=cp aws --endpoint-url {s3} s3 ls; echo status=$?")
+        assert "ssoenv: logged in to demo" in screen, screen
+        assert screen.index("ssoenv: logged in") < screen.index("ssoenv-demo-bucket")
+        assert "status=0" in screen, screen
+    finally:
+        config.write_text(before)
+
+
 def test_expired_credentials_are_renewed_before_the_command(world, s3, shell_in_tmux):
     """Credentials mode: SSOENV_EXPIRES passed while the shell sat idle (no prompt in
     between): the wrapper renews first, in place, then runs the command once."""

@@ -63,7 +63,10 @@ def session_for(config, argv: list[str]):
         if name not in config.profiles:
             raise SsoenvError(f"no profile named {name!r} ({where}) in {config.path}")
         if not config.profiles[name].is_sso:
-            raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")
+            session = credential_process_session(config, config.profiles[name])
+            if session is None:
+                raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")
+            return session
         return config.session_for_profile(name)
 
     def of_active(active: str):
@@ -90,6 +93,38 @@ def session_for(config, argv: list[str]):
     names = ", ".join(sorted(config.sessions))
     raise SsoenvError(f"cannot tell which sso-session the command used ({names}); "
                       "give it --profile, or switch the shell first")
+
+
+def credential_process_session(config, profile):
+    """The SsoSession behind a profile whose credential_process is `ssoenv
+    credential-process TARGET…` (to the AWS CLI not an IAM Identity Center profile,
+    yet ssoenv's login is what it needs); None for any other profile."""
+    import shlex
+
+    from ssoenv import creds, targets
+
+    try:
+        argv = shlex.split(profile.values.get("credential_process") or "")
+    except ValueError:
+        return None
+    if "credential-process" not in argv:
+        return None
+    at = argv.index("credential-process")
+    if not any(os.path.basename(word) == "ssoenv" or word == "ssoenv" for word in argv[:at]):
+        return None
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    targets.add_target_arguments(parser)
+    try:
+        named, _ = parser.parse_known_args(argv[at + 1:])
+    except (argparse.ArgumentError, SystemExit):  # a line credential-process would refuse too
+        return None
+    try:
+        entry = targets.select(config, **targets.named(named), default_active=False, need_name=False,
+                               interactive=False)
+        return creds.session_of(config, entry)
+    except SsoenvError as exc:
+        raise SsoenvError(f"cannot tell which sso-session the credential_process of profile "
+                          f"{profile.name!r} uses: {exc.message}") from None
 
 
 def _say(message: str) -> None:
