@@ -52,6 +52,22 @@ region = us-east-1
 """
 
 
+# An organisation whose names need sorting case-insensitively and escaping (tab, newline,
+# $(...), an escape sequence), and two profiles: one for a listed role, one for a role the
+# portal does not list. For the `list` tests.
+ODD_NAMES_ORG = [
+    {"accountId": "222222222222", "accountName": "beta\tname\nwith $(x)", "emailAddress": "b@example.com",
+     "roles": ["Zed", "Admin"]},
+    {"accountId": "111111111111", "accountName": "Alpha", "emailAddress": "a@example.com",
+     "roles": ["ReadOnlyAccess"]},
+    {"accountId": "333333333333", "accountName": "alpha", "emailAddress": "c@example.com",
+     "roles": ["Role\x1b[31m"]},
+]
+ODD_NAMES_PROFILES = ("\n[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
+                      "sso_role_name = ReadOnlyAccess\nregion = eu-west-2\n"
+                      "\n[profile unsynced]\nsso_session = corp\nsso_account_id = 444444444444\nsso_role_name = X\n")
+
+
 def under_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -274,3 +290,14 @@ def finish(child):
     child.expect(pexpect.EOF)
     child.close()
     return child.exitstatus, child.before
+
+
+def pick_member_read_prints_its_statements() -> None:
+    """`ssoenv pick member read`, Enter: the statements of MemberAccount/ReadOnlyAccess."""
+    child = spawn_pick("member read")
+    wait_for(child, "222222222222")
+    child.send("\r")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "export SSOENV_ACCOUNT_ID='222222222222';" in output
+    assert "export SSOENV_ROLE='ReadOnlyAccess';" in output

@@ -8,29 +8,25 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import finish, spawn_pick, ssoenv_subprocess, wait_for
+from support import (
+    ODD_NAMES_ORG,
+    ODD_NAMES_PROFILES,
+    finish,
+    pick_member_read_prints_its_statements,
+    spawn_pick,
+    ssoenv_subprocess,
+    wait_for,
+)
 
 from ssoenv import awsconfig, catalog, listing, paths
-
-ORG = [
-    {"accountId": "222222222222", "accountName": "beta\tname\nwith $(x)", "emailAddress": "b@example.com",
-     "roles": ["Zed", "Admin"]},
-    {"accountId": "111111111111", "accountName": "Alpha", "emailAddress": "a@example.com",
-     "roles": ["ReadOnlyAccess"]},
-    {"accountId": "333333333333", "accountName": "alpha", "emailAddress": "c@example.com",
-     "roles": ["Role\x1b[31m"]},
-]
-PROFILES = ("\n[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
-            "sso_role_name = ReadOnlyAccess\nregion = eu-west-2\n"
-            "\n[profile unsynced]\nsso_session = corp\nsso_account_id = 444444444444\nsso_role_name = X\n")
 
 
 @pytest.fixture
 def org(emulator, aws_config, run):
-    """Logged in and synced to ORG, with two profiles in the config."""
-    emulator.set_accounts(ORG)
+    """Logged in and synced to ODD_NAMES_ORG, with its two profiles in the config."""
+    emulator.set_accounts(ODD_NAMES_ORG)
     with open(aws_config, "a") as fh:
-        fh.write(PROFILES)
+        fh.write(ODD_NAMES_PROFILES)
     status, _, err = run("login", "--sso-session", "corp", "--device-code", "--no-browser")
     assert status == 0, err
     status, _, err = run("sync")
@@ -112,8 +108,8 @@ def test_a_session_the_config_no_longer_names_is_not_listed(org, aws_config):
 def test_a_sync_that_changes_the_accounts_shows_at_once_and_renders_the_views_in_use(org, run):
     for argv in (("list",), ("list", "--json")):
         ssoenv(*argv)
-    org.set_accounts(ORG[1:] + [{"accountId": "555555555555", "accountName": "new", "emailAddress": "n@example.com",
-                                 "roles": ["Dev"]}])
+    org.set_accounts(ODD_NAMES_ORG[1:] + [{"accountId": "555555555555", "accountName": "new",
+                                           "emailAddress": "n@example.com", "roles": ["Dev"]}])
     status, _, err = run("sync")
     assert status == 0, err
     # the views in use were rendered again by the sync: the next list needs no render
@@ -243,10 +239,4 @@ def test_pick_from_a_kept_listing_switches_to_the_chosen_entry(synced):
     child.send("\x1b")
     assert finish(child)[0] == 130
     assert kept(listing.PICKER) is not None
-    child = spawn_pick("member read")
-    wait_for(child, "222222222222")
-    child.send("\r")
-    status, output = finish(child)
-    assert status == 0, output
-    assert "export SSOENV_ACCOUNT_ID='222222222222';" in output
-    assert "export SSOENV_ROLE='ReadOnlyAccess';" in output
+    pick_member_read_prints_its_statements()

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from support import finish, spawn_pick, wait_for
+from support import finish, pick_member_read_prints_its_statements, spawn_pick, wait_for
 
 
 def test_fzf_query_and_enter_prints_statements(synced):
-    child = spawn_pick("member read")
-    wait_for(child, "222222222222")
-    child.send("\r")
-    status, output = finish(child)
-    assert status == 0, output
-    assert "export SSOENV_ACCOUNT_ID='222222222222';" in output
-    assert "export SSOENV_ROLE='ReadOnlyAccess';" in output
+    pick_member_read_prints_its_statements()
 
 
 def test_fzf_escape_prints_nothing_and_exits_130(synced):

@@ -164,9 +164,15 @@ def test_auto_relogin_for_a_command_run_under_the_credential_endpoint(shell, wor
     and the command once more, as for the AWS CLI's own expiry message."""
     tmux = shell_in_tmux(shell, env={"SSOENV_WRAP_SERVER": "aws"})
     tmux.run("ssoenv use demo-member")
+    _logs_in_then_lists_the_bucket(world, tmux, f"aws --endpoint-url {s3} s3 ls; echo status={_status(shell)}")
+
+
+def _logs_in_then_lists_the_bucket(world, tmux, command: str) -> None:
+    """The session dies (refresh token too); `command` (an `aws s3 ls` and its status)
+    fails, the wrapper logs in (device code, auto-approved here), runs it again."""
     world.emulator.revoke_tokens()
     world.clear_cli_cache()
-    screen = tmux.run(f"clear; aws --endpoint-url {s3} s3 ls; echo status={_status(shell)}")
+    screen = tmux.run(f"clear; {command}")
     assert "ssoenv: logged in to demo" in screen, screen
     assert screen.index("ssoenv: logged in") < screen.index("ssoenv-demo-bucket")
     assert "status=0" in screen, screen
@@ -181,12 +187,7 @@ def test_auto_relogin_for_a_credential_process_profile(world, s3, shell_in_tmux)
                       "--sso-session demo --account 222222222222 --role ReadOnlyAccess\nregion = us-east-1\n")
     try:
         tmux = shell_in_tmux("bash")
-        world.emulator.revoke_tokens()
-        world.clear_cli_cache()
-        screen = tmux.run(f"clear; AWS_PROFILE=cp aws --endpoint-url {s3} s3 ls; echo status=$?")
-        assert "ssoenv: logged in to demo" in screen, screen
-        assert screen.index("ssoenv: logged in") < screen.index("ssoenv-demo-bucket")
-        assert "status=0" in screen, screen
+        _logs_in_then_lists_the_bucket(world, tmux, f"AWS_PROFILE=cp aws --endpoint-url {s3} s3 ls; echo status=$?")
     finally:
         config.write_text(before)
 

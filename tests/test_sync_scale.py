@@ -11,7 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
-from support import ssoenv_subprocess
+from support import ODD_NAMES_ORG, ODD_NAMES_PROFILES, ssoenv_subprocess
 
 
 def _org(n: int, roles=("A", "B")) -> list[dict]:
@@ -217,18 +217,9 @@ def test_cold_credential_process_interrupted_leaves_no_partial_output(logged_in,
 # --- list: the C-level rows keep the order, the escaping and the profile column --------------
 
 def test_list_rows_are_sorted_escaped_and_carry_profiles(emulator, aws_config, run):
-    emulator.set_accounts([
-        {"accountId": "222222222222", "accountName": "beta\tname\nwith $(x)", "emailAddress": "b@example.com",
-         "roles": ["Zed", "Admin"]},
-        {"accountId": "111111111111", "accountName": "Alpha", "emailAddress": "a@example.com",
-         "roles": ["ReadOnlyAccess"]},
-        {"accountId": "333333333333", "accountName": "alpha", "emailAddress": "c@example.com",
-         "roles": ["Role\x1b[31m"]},
-    ])
+    emulator.set_accounts(ODD_NAMES_ORG)
     with open(aws_config, "a") as fh:
-        fh.write("\n[profile ro]\nsso_session = corp\nsso_account_id = 111111111111\n"
-                 "sso_role_name = ReadOnlyAccess\nregion = eu-west-2\n"
-                 "\n[profile unsynced]\nsso_session = corp\nsso_account_id = 444444444444\nsso_role_name = X\n")
+        fh.write(ODD_NAMES_PROFILES)
     _login(run)
     status, out, err = run("list")
     assert status == 0, err
