@@ -290,6 +290,22 @@ def fetch_lists(config: AwsConfig, sessions: list[SsoSession], *,
     return failed
 
 
+def fresh_listing(view: str, config: AwsConfig, sso_session: str | None = None,
+                  failed: dict[str, Exception] | None = None):
+    """load_fresh for one rendered view (ssoenv.listing): (the listing, the catalog).
+
+    While the kept listing is that of the catalog and config as they are, it is used
+    as it is, and the catalog is only its summary (no account list parsed); else the
+    view is rendered from the fresh catalog, which is then the whole one."""
+    from ssoenv import listing
+
+    kept = listing.read(view, config, sso_session)
+    data = load_fresh(config, failed, data=kept.summary if kept else None)
+    if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
+        kept = listing.render(view, config, data, sso_session)
+    return kept, data
+
+
 def load_fresh(config: AwsConfig, failed: dict[str, Exception] | None = None, *,
                data: dict | None = None) -> dict:
     """The catalog, fetched first for logins that were never synced and whose token

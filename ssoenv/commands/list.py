@@ -23,22 +23,19 @@ def run(args) -> int:
         sync.require_any(sessions, config)
         sync.sync(config, sessions)  # which renders the listings again
     tty = not args.json and sys.stdout.isatty()
-    view = listing.JSON if args.json else listing.TSV
-    # The rows as rendered for this catalog and config, if nothing changed since
-    kept = None if tty else listing.read(view, config, args.sso_session)
     failed: dict = {}
     body: bytes | memoryview
-    data = sync.load_fresh(config, failed, data=kept.summary if kept else None)
-    if tty:
+    if tty:  # a person reading a table: the entries themselves
+        data = sync.load_fresh(config, failed)
         with catalog.no_gc():
             entries = catalog.entries(config, data)
             if args.sso_session:
                 entries = [e for e in entries if e.sso_session == args.sso_session]
             entries = listing.ordered(entries)
         count, body = len(entries), b""
-    else:
-        if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
-            kept = listing.render(view, config, data, args.sso_session)
+    else:  # the rows as rendered for this catalog and config (kept, if nothing changed since)
+        kept, data = sync.fresh_listing(listing.JSON if args.json else listing.TSV, config,
+                                        args.sso_session, failed)
         count, body = kept.count, kept.body
     unlisted = [s for s in catalog.unlisted(config, data)
                 if not args.sso_session or catalog.login_key(s) == args.sso_session]

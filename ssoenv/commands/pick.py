@@ -121,10 +121,7 @@ def prepare(sso_session: str | None = None) -> Prepared:
     config = awsconfig.load()
     if sso_session:
         config.session(sso_session)
-    kept = listing.read(listing.PICKER, config, sso_session)
-    data = sync.load_fresh(config, data=kept.summary if kept else None)
-    if kept is None or data is not kept.summary:  # nothing kept, or a list was fetched just now
-        kept = listing.render(listing.PICKER, config, data, sso_session)
+    kept, data = sync.fresh_listing(listing.PICKER, config, sso_session)
     prepared = Prepared(config, kept, data if kept.entries is not None else None)
     places: dict | None = None
 
