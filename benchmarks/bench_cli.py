@@ -22,7 +22,6 @@ the emulator on loopback, HTTPS_PROXY pointing at a dead local port.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -69,11 +68,7 @@ json.dump({"entries": len(prepared.lines) - 1, "listing kept": kept is not None,
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs (< 30 s)")
-    ap.add_argument("--runs", type=int, help="timed runs per command (default 30, --quick 8)")
-    opts = ap.parse_args()
-    runs = opts.runs or (8 if opts.quick else 30)
+    opts, runs = common.options(__doc__, quick_help="fewer runs (< 30 s)")
     aws_runs = min(runs, 5 if opts.quick else 30)
     warmup = 2 if opts.quick else 3
     started = time.perf_counter()

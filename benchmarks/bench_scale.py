@@ -26,7 +26,6 @@ Works on older checkouts too (for before/after figures): it only drives the CLI.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -287,12 +286,8 @@ def sync_cpu(emu, sandbox, runs: int, slow_accounts: int) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--runs", type=int)
-    ap.add_argument("--only", help="comma-separated parts to run: throttle,catalog,cold,cpu")
-    opts = ap.parse_args()
-    runs = opts.runs or (5 if opts.quick else 11)
+    opts, runs = common.options(__doc__, runs=11, quick_runs=5,
+                                only="comma-separated parts to run: throttle,catalog,cold,cpu")
     limits = (5, 50) if opts.quick else (5, 20, 50, 200)
     parts = set((opts.only or "throttle,catalog,cold,cpu").split(","))
     started = time.perf_counter()

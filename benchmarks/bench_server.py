@@ -16,7 +16,6 @@ Nothing leaves the machine: a temporary HOME, the emulator on loopback.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import re
@@ -57,11 +56,7 @@ def request_times(url: str, token: str, count: int) -> list[float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs")
-    ap.add_argument("--runs", type=int, help="timed runs per command (default 30, --quick 8)")
-    opts = ap.parse_args()
-    runs = opts.runs or (8 if opts.quick else 30)
+    opts, runs = common.options(__doc__)
     common.note(f"bench_server  {common.machine_line()}  runs={runs}")
     emu = common.start_emulator()
     sandbox = common.sandbox(emu, ACCOUNT_ID, ROLE)

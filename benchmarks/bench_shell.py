@@ -22,7 +22,6 @@ Figures are printed, not asserted. Nothing leaves the machine.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -49,11 +48,7 @@ import pathlib; preview.write(pathlib.Path(sys.argv[1]), config, entries, {})
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs")
-    ap.add_argument("--runs", type=int, help="timed runs per command (default 30, --quick 8)")
-    opts = ap.parse_args()
-    runs = opts.runs or (8 if opts.quick else 30)
+    opts, runs = common.options(__doc__)
     warmup = 2 if opts.quick else 3
     started = time.perf_counter()
     common.note(f"bench_shell  {common.machine_line()}  runs={runs}{'  (quick)' if opts.quick else ''}")

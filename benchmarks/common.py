@@ -9,6 +9,7 @@ asserted: the benchmarks report, the design's budgets judge. The sandbox itself 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -326,6 +327,19 @@ def machine_line() -> str:
     return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} CPUs  load {load[0]:.2f} {load[1]:.2f} "
             f"{load[2]:.2f}  Python {sys.version.split()[0]}  "
             f"timer: {'hyperfine' if have_hyperfine() else 'subprocess+perf_counter'}")
+
+
+def options(doc: str, *, runs: int = 30, quick_runs: int = 8, quick_help: str = "fewer runs",
+            only: str | None = None) -> tuple[argparse.Namespace, int]:
+    """The benchmarks' shared command line: --quick, --runs N (and --only PARTS when
+    `only` describes them); (the options, the number of timed runs)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--runs", type=int, help=f"timed runs per command (default {runs}, --quick {quick_runs})")
+    if only:
+        ap.add_argument("--only", help=only)
+    opts = ap.parse_args()
+    return opts, opts.runs or (quick_runs if opts.quick else runs)
 
 
 def note(text: str) -> None:
