@@ -98,7 +98,7 @@ def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listin
         summary, count, split = header["summary"], header["count"], header.get("keys_at", len(body))
         if not isinstance(summary, dict) or not isinstance(summary.get("sessions"), dict):
             return None
-        if view == PICKER and body[split:].tobytes().count(b"\n") != max(count - 1, 0):
+        if view == PICKER and data.count(b"\n", end + 1 + split) != max(count - 1, 0):
             return None  # one key per line
     except (ValueError, KeyError, TypeError, RecursionError):
         log.debug("ignoring a broken view file %s", view)

@@ -240,3 +240,16 @@ def test_pick_from_a_kept_listing_switches_to_the_chosen_entry(synced):
     assert finish(child)[0] == 130
     assert kept(listing.PICKER) is not None
     pick_member_read_prints_its_statements()
+
+
+def test_a_picker_view_whose_keys_do_not_match_its_count_is_rendered_again(synced):
+    from ssoenv.commands import pick
+
+    lines = pick.prepare().lines
+    path = paths.listing_file(listing.PICKER)
+    header, _, body = path.read_bytes().partition(b"\n")
+    doc = json.loads(header)
+    doc["count"] += 1  # one line more than it has keys for
+    path.write_bytes(json.dumps(doc).encode() + b"\n" + body)
+    assert kept(listing.PICKER) is None
+    assert pick.prepare().lines == lines
