@@ -81,16 +81,7 @@ def main() -> int:
         bad = common.forbidden_imports(modules, FORBIDDEN)
         print(f"forbidden imports under exec --server: {bad or 'none'}")
 
-        proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", common.PROFILE], env=sandbox.env, text=True,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        exports = {}
-        assert proc.stdout is not None  # stdout=PIPE
-        for line in proc.stdout:
-            found = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
-            if found:
-                exports[found[1]] = found[2]
-            if len(exports) == 2:
-                break
+        proc, exports = sandbox.serve(common.PROFILE, stderr=subprocess.DEVNULL)
         try:
             url, token = exports["AWS_CONTAINER_CREDENTIALS_FULL_URI"], exports["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
             request_times(url, token, 20)  # warm-up

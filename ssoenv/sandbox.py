@@ -170,6 +170,23 @@ class Sandbox:
             raise SandboxCommandError(f"ssoenv {' '.join(argv)} exited {result.returncode}:\n{result.stderr}")
         return result
 
+    def serve(self, *argv: str, stderr=subprocess.PIPE) -> tuple[subprocess.Popen, dict[str, str]]:
+        """`ssoenv serve --shell bash ARGV` running in the sandbox, and the two
+        AWS_CONTAINER_* variables it exported (the caller ends the process)."""
+        import re
+
+        proc = subprocess.Popen([*self.command, "serve", "--shell", "bash", *argv], env=self.env, text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        exports: dict[str, str] = {}
+        assert proc.stdout is not None  # stdout=PIPE
+        for line in proc.stdout:
+            found = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
+            if found:
+                exports[found[1]] = found[2]
+            if len(exports) == 2:
+                break
+        return proc, exports
+
     def path(self, where: Callable[[], T]) -> T:
         """A `ssoenv.paths` function's answer inside the sandbox: `box.path(paths.catalog_file)`."""
         with environ(self.env):

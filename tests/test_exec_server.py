@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -144,20 +143,6 @@ def test_aws_cli_v2_child_outlives_many_credential_lifetimes(world, s3, tmp_path
     assert child.finish() == 0, child.stderr
 
 
-def _served(world: Sandbox, *argv: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    proc = subprocess.Popen([SSOENV, "serve", "--shell", "bash", *argv], env=world.env, text=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    exports = {}
-    assert proc.stdout is not None  # stdout=PIPE
-    for line in proc.stdout:
-        match = re.match(r"export (AWS_CONTAINER_\w+)='([^']*)';", line)
-        if match:
-            exports[match[1]] = match[2]
-        if len(exports) == 2:
-            break
-    return proc, exports
-
-
 def _get(url: str, headers: dict[str, str]) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers)
     try:
@@ -168,7 +153,7 @@ def _get(url: str, headers: dict[str, str]) -> tuple[int, str]:
 
 
 def test_serve_refuses_requests_without_the_token(world):
-    proc, env = _served(world, *_member(world))
+    proc, env = world.serve(*_member(world))
     try:
         url, token = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"], env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
         assert url.startswith("http://127.0.0.1:")
