@@ -3,7 +3,9 @@ prompt with fuzzy completion. Esc and Ctrl-C raise KeyboardInterrupt.
 
 Both rank the way fzf does (best match first), with the list in frecency order
 so equal matches go to the entry chosen most often and most recently; "(none)"
-comes last, and with no query the cursor starts on the most likely entry.
+comes last, and with no query the cursor starts on the most likely entry; once
+anything is typed it is on the best match (the first line), however early or late
+the typing starts.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ log = get_logger(__name__)
 NONE_LABEL = "(none: clear the AWS identity of this shell)"
 SWITCH, CONSOLE = "switch", "console"
 CONSOLE_KEY, COPY_KEY, PREVIEW_KEY = "ctrl-o", "ctrl-y", "ctrl-/"
-HEADER = ("Enter: switch   Esc: cancel   Ctrl-Y: copy account id   Ctrl-O: console   "
-          "Ctrl-/: preview")
+# Two short lines (^Y is Ctrl-Y): beside the open preview the list is ~40 columns wide
+# on an 80-column terminal.
+HEADER = "Enter: switch   Esc: cancel\n^Y: copy id  ^O: console  ^/: preview"
 
 
 def pick(lines: list[str], *, query: str = "", cursor: int = 0, preview: list[str] | None = None,
@@ -71,7 +74,11 @@ def _pick_fzf(lines: list[str], query: str, cursor: int, preview: list[str] | No
     if query:
         argv.append(f"--query={query}")
     if not query and cursor:
-        argv.append(f"--bind=load:pos({cursor + 1})")
+        # --sync: fzf reads the keyboard only once every line is in and the cursor is placed,
+        # so typing, however early, comes after it; change:first then puts the cursor on
+        # the best match (without it the cursor keeps its place in the filtered list).
+        argv += ["--sync", f"--bind=load:pos({cursor + 1})"]
+    argv.append("--bind=change:first")
     if preview:
         argv += [f"--preview={_fzf_command(preview)}", "--preview-window=right,45%,wrap"]
     if copy:
