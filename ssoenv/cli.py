@@ -121,10 +121,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"unrecognized arguments: {' '.join(unknown)}")
         if after is not None:
             args._after_dashes = True
-            if getattr(args, "command_argv", None):
-                # The command began before that -- (`exec TARGET git log -- path`):
-                # the -- is the command's own; parse the line as it was given.
+            words = getattr(args, "command_argv", None)
+            if words:
+                # Words between TARGET and that --: more of TARGET (`exec member read -- cmd`),
+                # or the command began before it (`exec prod git log -- path`), the -- being
+                # its own. Parse the line as given; exec tries the first reading first.
                 args = parser.parse_args(argv + ["--"] + after)
+                args._after_dashes, args._target_words, args._after = True, words, after
             else:
                 args.command_argv = after
         setup_logging(args.verbose, debug)

@@ -17,11 +17,11 @@ from ssoenv.text import is_account_id
 MAX_LISTED = 10
 
 
-def add_target_arguments(p, *, required: bool = False, words: bool = False) -> None:
-    """`words`: TARGET may be several words (`use prod read`); join_words() makes one."""
-    p.add_argument("target", nargs="*" if words else None if required else "?", metavar="TARGET",
-                   help="profile, ACCOUNT/ROLE, account id, or a query matching one entry"
-                        + (" (several words: one query)" if words else ""))
+def add_target_arguments(p, *, one_word: bool = False) -> None:
+    """TARGET is one or several words (`member read`: one query), for every command;
+    named() joins them. `one_word`: exec, whose command may follow TARGET without --."""
+    p.add_argument("target", nargs="?" if one_word else "*", metavar="TARGET",
+                   help="profile, ACCOUNT/ROLE, account id, or words matching one entry")
     p.add_argument("--account", metavar="ID_OR_NAME", help="account id or exact name")
     p.add_argument("--role", metavar="ROLE", help="role (permission set) name")
     p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
@@ -31,6 +31,10 @@ def join_words(args) -> None:
     """TARGET given as several words (`ssoenv use prod read`): one query, or None."""
     if isinstance(args.target, list):
         args.target = " ".join(args.target) if args.target else None
+
+
+class NoMatch(SsoenvError):
+    """No entry matches the target (not: several do, which is a UsageError)."""
 
 
 def _describe(entry: Entry) -> str:
@@ -43,7 +47,7 @@ def _one(matches: list[Entry], what: str) -> Entry:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise SsoenvError(f"no account/role matches {printable(what)}",
+        raise NoMatch(f"no account/role matches {printable(what)}",
                           hint="see `ssoenv list`; run `ssoenv sync` if it is new")
     listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
     more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
@@ -55,8 +59,24 @@ def _account_matches(entry: Entry, account: str) -> bool:
     return entry.account_id == account or entry.account_name == account
 
 
+def _named_in(words: str, name: str) -> bool:
+    """`name` is, case aside, one word or a run of whole words of `words`."""
+    return bool(name) and f" {name.lower()} " in f" {words} "
+
+
 def resolve(entries: list[Entry], target: str | None = None, *, account: str | None = None,
             role: str | None = None, sso_session: str | None = None) -> Entry:
+    """The one entry the target names. The first of these steps that finds any entry
+    decides, so an exact name always wins over a partial match:
+
+    1. --account and --role, exactly;
+    2. a profile name;
+    3. ACCOUNT/ROLE (account name or id; any '/' may be the split);
+    4. an account id, 5. an account name (either: its only role);
+    6. words: the entries holding every word; of those, the ones whose account (name
+       or id) the words name whole, then of those, the ones whose role they name whole
+       (`prod read` is prod's ReadOnlyAccess, not prod-eu's).
+    """
     if sso_session:
         entries = [e for e in entries if e.sso_session == sso_session]
     if account or role:
@@ -90,6 +110,10 @@ def resolve(entries: list[Entry], target: str | None = None, *, account: str | N
     matches = [e for e in entries
                if all(w in f"{e.account_name} {e.account_id} {e.role} {e.profile or ''} {e.sso_session}".lower()
                       for w in words)]
+    joined = " ".join(words)
+    for named_whole in (lambda e: _named_in(joined, e.account_name) or _named_in(joined, e.account_id),
+                        lambda e: _named_in(joined, e.role)):
+        matches = [e for e in matches if named_whole(e)] or matches
     return _one(matches, repr(target))
 
 
@@ -143,8 +167,11 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
 
 def named(args) -> dict:
     """What a command's TARGET/--account/--role/--sso-session arguments say, as
-    keyword arguments for `select`."""
-    return {"target": getattr(args, "target", None), "account": getattr(args, "account", None),
+    keyword arguments for `select` (TARGET's words joined)."""
+    target = getattr(args, "target", None)
+    if isinstance(target, list):
+        target = " ".join(target) if target else None
+    return {"target": target, "account": getattr(args, "account", None),
             "role": getattr(args, "role", None), "sso_session": getattr(args, "sso_session", None)}
 
 

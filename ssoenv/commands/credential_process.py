@@ -19,6 +19,7 @@ def run(args) -> int:
     from ssoenv import awsconfig, export, quickexit, targets
     from ssoenv.errors import UsageError
 
+    targets.join_words(args)
     if args.target is None and not args.account and not args.role:
         raise UsageError("credential-process needs a TARGET or --account and --role")
     config = awsconfig.load()

@@ -12,7 +12,7 @@ from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError, UsageError
 def configure_parser(p) -> None:
     from ssoenv import targets
 
-    targets.add_target_arguments(p)
+    targets.add_target_arguments(p, one_word=True)
     server = p.add_mutually_exclusive_group()
     server.add_argument("--server", dest="server", action="store_true", default=None,
                         help="serve renewing credentials on 127.0.0.1 instead of static keys "
@@ -21,18 +21,20 @@ def configure_parser(p) -> None:
                         "exec_server = true")
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run (after --; or after TARGET)")
-    p.epilog = ("Everything after -- is the command, untouched. Without --, the first word is "
-                "TARGET and the rest the command. Without TARGET, the shell's active entry.")
+    p.epilog = ("Everything after -- is the command, untouched, and the words before it are TARGET "
+                "(`exec member read -- CMD`); when those words match nothing, the first is TARGET "
+                "and the command starts at the second (its own -- kept). Without --, the first "
+                "word is TARGET and the rest the command. Without TARGET, the shell's active entry.")
 
 
 def run(args) -> int:
-    from ssoenv import awsconfig, creds, switch, targets
+    from ssoenv import awsconfig, creds, switch
 
     if not args.command_argv:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
     try:
-        entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
+        entry = _select(config, args)
     except SsoenvError as exc:
         if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
             from ssoenv.shellout import printable
@@ -71,6 +73,27 @@ def run(args) -> int:
     except OSError as exc:
         raise SsoenvError(f"cannot run {command}: {exc.strerror}", ExitStatus.CANNOT_EXECUTE) from None
     return 0  # not reached
+
+
+def _select(config, args):
+    """The entry. Words between TARGET and -- (`exec member read -- CMD`) are more of
+    TARGET when all of them together match an entry; otherwise the command began at
+    the second word and the -- is its own (`exec prod git log -- path`)."""
+    from ssoenv import targets
+
+    words = getattr(args, "_target_words", None)
+    if words and not any(word.startswith("-") for word in words):
+        try:
+            entry = targets.select(config, **{**targets.named(args), "target": " ".join([args.target, *words])},
+                                   default_active=True, need_name=False)
+        except targets.NoMatch as first:
+            try:
+                return targets.select(config, **targets.named(args), default_active=True, need_name=False)
+            except targets.NoMatch:
+                raise first from None
+        args.command_argv = args._after
+        return entry
+    return targets.select(config, **targets.named(args), default_active=True, need_name=False)
 
 
 def _server_by_default() -> bool:

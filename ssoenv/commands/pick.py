@@ -11,7 +11,8 @@ from ssoenv.errors import SsoenvError, UsageError
 def configure_parser(p) -> None:
     from ssoenv.shells import add_shell_arguments
 
-    p.add_argument("query", nargs="*", default=[], help="start the picker with this query")
+    p.add_argument("query", nargs="*", default=[], metavar="TARGET",
+                   help="start the picker with these words as its query")
     add_shell_arguments(p)
     p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
 

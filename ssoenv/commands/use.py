@@ -12,7 +12,7 @@ def configure_parser(p) -> None:
     from ssoenv import targets
     from ssoenv.shells import add_shell_arguments
 
-    targets.add_target_arguments(p, words=True)
+    targets.add_target_arguments(p)
     add_shell_arguments(p)
     p.add_argument("--clear", action="store_true", help="unset everything a switch set")
     p.add_argument("--renew", action="store_true",
