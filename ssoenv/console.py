@@ -58,11 +58,29 @@ def destination_url(destination: str | None, region: str) -> str:
     if destination.startswith("https://"):
         if any(ch.isspace() or not ch.isprintable() for ch in destination):
             raise UsageError("the destination URL holds spaces or control characters")
+        if not is_console_url(destination, console):
+            raise UsageError(f"--destination must be a URL of the AWS console ({console}) of the "
+                             f"target's partition, not {printable(destination)!r}")
         return destination
     if SERVICE_NAME.match(destination):
         return f"https://{console}/{destination}/home?region={quote(region)}"
     raise UsageError(f"--destination must be an https:// console URL or a service name such as s3, "
                      f"not {printable(destination)!r}")
+
+
+def is_console_url(url: str, console: str) -> bool:
+    """`url` is https://`console` or one of its subdomains (eu-west-1.console…, s3.console…),
+    with no user, password or port that could make a browser go elsewhere."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (parts.scheme == "https" and "\\" not in url and parts.username is None and parts.password is None
+            and port is None and parts.netloc.lower() == host and (host == console or host.endswith("." + console)))
 
 
 def shortcut_url(start_url: str, account_id: str, role: str, destination: str | None) -> str:

@@ -177,7 +177,7 @@ def named(args) -> dict:
 
 def select(config, target: str | None = None, *, account: str | None = None, role: str | None = None,
            sso_session: str | None = None, default_active: bool, need_name: bool = True,
-           interactive: bool | None = None) -> Entry:
+           interactive: bool | None = None, listed: bool = False) -> Entry:
     """The entry TARGET (or `account` and `role`) names, in `sso_session` if given.
 
     Without them, the shell's active entry (SSOENV_*), or the profile in
@@ -189,6 +189,9 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
     (logging in only if `interactive` allows it: None, when a human is at a
     terminal) and the target resolved again; a login needed that cannot run
     here is LoginRequired (exit 3), not "no match".
+
+    `listed`: the entry must be in the account list, whatever names it (the console's
+    link makes no call that would refuse an account or role the user cannot reach).
     """
     session = sso_session
     if target is None and not account and not role and default_active:
@@ -209,11 +212,15 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
             name = ""
             from ssoenv import catalog
             session_key = catalog.profile_key(config, p)
-            if need_name:
-                name = next((e.account_name for e in catalog.cached_entries(session_key)
-                             if e.account_id == p.account_id), "")
+            if need_name or listed:
+                known = catalog.cached_entries(session_key)
+                name = next((e.account_name for e in known if e.account_id == p.account_id), "")
+                if listed and not any(e.account_id == p.account_id and e.role == p.role_name for e in known):
+                    raise NoMatch(f"profile {printable(p.name)} names {p.account_id}/{printable(p.role_name)}, "
+                                  "which is not in the account list",
+                                  hint="see `ssoenv list`; run `ssoenv sync` if it is new")
             return Entry(session_key, p.account_id, name, p.role_name, p.name, p.region)
-    if not need_name and account and role and is_account_id(account) and not target:
+    if not need_name and not listed and account and role and is_account_id(account) and not target:
         from ssoenv import awsconfig
         (sso,) = awsconfig.choose_sessions(config, session=session)
         profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
@@ -226,7 +233,7 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
         raise
     except SsoenvError:
         # An exact account id and role need no catalog: try the portal with them.
-        if account and role and is_account_id(account):
+        if account and role and is_account_id(account) and not listed:
             from ssoenv import awsconfig
             (sso,) = awsconfig.choose_sessions(config, session=session)
             return Entry(sso.name, account, "", role)

@@ -23,6 +23,7 @@ def run(args) -> int:
     from ssoenv.console import open_console
 
     config = awsconfig.load()
-    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
+    # listed: a link to an account or role not in the account list would open, then fail there
+    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False, listed=True)
     return open_console(config, entry, federation=args.federation, destination=args.destination,
                         region=args.region, print_url=args.print_url)
