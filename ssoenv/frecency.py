@@ -1,18 +1,27 @@
 """How often and how recently each account/role was chosen: the picker's order.
 
-One small JSON file in ssoenv's state directory, written atomically and bounded
-in size. Choices come from the picker, `use` and `exec`. A missing or corrupt
-file is an empty history, never an error: the order is a convenience.
+One small JSON file in ssoenv's state directory, written atomically (a new file
+renamed over the old: a reader keeps complete bytes) and bounded in size. Choices
+come from the picker, `use` and `exec`. It is read only as a regular file of at
+most MAX_BYTES, opened without following a symlink and without blocking (a FIFO,
+/dev/zero, a huge file); that, a missing or corrupt file, or one with a wrong
+type anywhere is an empty history with one debug line, never an error: the order
+is a convenience.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import time
 
 from ssoenv import cache, paths
 
 VERSION = 1
 MAX_ENTRIES = 500  # the least valuable are dropped beyond this
+MAX_BYTES = 256 * 1024  # 500 entries take ~60 KB
+MAX_COUNT = 10**9  # a count beyond this is not one ssoenv wrote (and could overflow a float)
 _SEP = "\x1f"  # joins (sso_session, account id, role) into one JSON key
 
 
@@ -27,17 +36,69 @@ def _age_weight(age: float) -> float:
     return 0.25
 
 
+def _debug(message: str, *args) -> None:
+    from ssoenv.log import get_logger
+
+    get_logger(__name__).debug("frecency: " + message, *args)
+
+
+def _read(path) -> bytes | None:
+    """The file's bytes if it is a regular file of at most MAX_BYTES; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP: a symbolic link
+        _debug("ignoring %s: %s", path, exc.strerror)
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            _debug("ignoring %s: not a regular file of at most %d bytes", path, MAX_BYTES)
+            return None
+        data = b""
+        while len(data) <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - len(data))):
+            data += chunk
+        if len(data) > MAX_BYTES:  # grew while read
+            _debug("ignoring %s: more than %d bytes", path, MAX_BYTES)
+            return None
+        return data
+    except OSError as exc:
+        _debug("ignoring %s: %s", path, exc.strerror)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _valid(key, value) -> bool:
+    return (isinstance(key, str) and key.count(_SEP) == 2 and type(value) is list and len(value) == 2
+            and type(value[0]) is int and 0 < value[0] <= MAX_COUNT
+            and type(value[1]) in (int, float) and 0 <= value[1] < 1e11)
+
+
 def load() -> dict[tuple[str, str, str], tuple[int, float]]:
-    """key -> (times chosen, last chosen at); {} when the file is missing or broken."""
-    data = cache.read_json(paths.frecency_file())
-    if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("entries"), dict):
+    """key -> (times chosen, last chosen at); {} when the file is missing, not a
+    small regular file, not JSON, or has anything of another shape (a count as a
+    string, a list for the entries, an unknown key): a history ssoenv did not write."""
+    path = paths.frecency_file()
+    raw = _read(path)
+    if raw is None:
         return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        _debug("ignoring %s: %s", path, type(exc).__name__)
+        return {}
+    if not (type(data) is dict and set(data) == {"version", "entries"} and type(data["version"]) is int
+            and data["version"] == VERSION and type(data["entries"]) is dict
+            and all(_valid(key, value) for key, value in data["entries"].items())):
+        _debug("ignoring %s: not a version %d history", path, VERSION)
+        return {}
+    entries = data["entries"]
     out: dict[tuple[str, str, str], tuple[int, float]] = {}
-    for key, value in data["entries"].items():
-        parts = key.split(_SEP) if isinstance(key, str) else []
-        if (len(parts) == 3 and isinstance(value, list) and len(value) == 2
-                and isinstance(value[0], int) and isinstance(value[1], (int, float))):
-            out[(parts[0], parts[1], parts[2])] = (value[0], float(value[1]))
+    for key, (count, last) in entries.items():
+        a, b, c = key.split(_SEP)
+        out[(a, b, c)] = (count, float(last))
     return out
 
 
