@@ -119,8 +119,10 @@ INLINE_COMMENT = re.compile(r"\s[;#]")
 def load(path: Path | None = None) -> AwsConfig:
     """Parse the AWS config. A missing file is an empty config; a broken one an error."""
     path = path or paths.aws_config_file()
-    # strict: botocore's loader refuses duplicate sections and keys, so do we.
-    parser = configparser.RawConfigParser(strict=True, interpolation=None, default_section="\0none")
+    # strict: botocore's loader refuses duplicate sections and keys, so do we. [DEFAULT] is
+    # configparser's default section, as in botocore: its values apply to every section
+    # ([default], profiles, sso-sessions) that does not set them itself.
+    parser = configparser.RawConfigParser(strict=True, interpolation=None)
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -145,6 +147,9 @@ def load(path: Path | None = None) -> AwsConfig:
         raise SsoenvError(f"cannot read {path}: {exc.strerror}") from None
     sessions: dict[str, SsoSession] = {}
     profiles: dict[str, Profile] = {}
+    defaults = dict(parser.defaults())
+    _check_nested(path, parser.default_section, defaults)
+    _check_values(path, parser.default_section, {k: v.strip() for k, v in defaults.items()})
     for section in parser.sections():
         raw = dict(parser.items(section))
         _check_nested(path, section, raw)
