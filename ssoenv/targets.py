@@ -61,7 +61,7 @@ def _account_matches(entry: Entry, account: str) -> bool:
 
 def _named_in(words: str, name: str) -> bool:
     """`name` is, case aside, one word or a run of whole words of `words`."""
-    return bool(name) and f" {name.lower()} " in f" {words} "
+    return bool(name) and f" {' '.join(name.lower().split())} " in f" {words} "
 
 
 def resolve(entries: list[Entry], target: str | None = None, *, account: str | None = None,
