@@ -1,8 +1,10 @@
 """From what the user typed to exactly one catalog entry.
 
-TARGET is a profile name, ACCOUNT/ROLE (account name or id), an account id, or a
-query that must match exactly one entry. --account/--role/--sso-session is the
-unambiguous form (names may hold `/` or anything else).
+TARGET is a profile name, ACCOUNT/ROLE (account name or id), an account id, or
+words that must match exactly one entry, in every command that takes one; an exact
+name wins over a partial match (the order is in `resolve`, the one place that
+decides). --account/--role/--sso-session is the unambiguous form (names may hold
+`/` or anything else).
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ def add_target_arguments(p, *, one_word: bool = False) -> None:
     p.add_argument("--sso-session", metavar="NAME", help="only entries of this sso-session")
 
 
+def _joined(target):
+    """TARGET's words (`ssoenv use prod read`) as one query; None for no words."""
+    if isinstance(target, list):
+        return " ".join(target) if target else None
+    return target
+
+
 def join_words(args) -> None:
-    """TARGET given as several words (`ssoenv use prod read`): one query, or None."""
-    if isinstance(args.target, list):
-        args.target = " ".join(args.target) if args.target else None
+    """args.target as one query, or None."""
+    args.target = _joined(args.target)
 
 
 class NoMatch(SsoenvError):
@@ -48,7 +56,7 @@ def _one(matches: list[Entry], what: str) -> Entry:
         return matches[0]
     if not matches:
         raise NoMatch(f"no account/role matches {printable(what)}",
-                          hint="see `ssoenv list`; run `ssoenv sync` if it is new")
+                      hint="see `ssoenv list`; run `ssoenv sync` if it is new")
     listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
     more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
     raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
@@ -168,10 +176,7 @@ def _resolve_fetching(config, target, account, role, session, interactive) -> En
 def named(args) -> dict:
     """What a command's TARGET/--account/--role/--sso-session arguments say, as
     keyword arguments for `select` (TARGET's words joined)."""
-    target = getattr(args, "target", None)
-    if isinstance(target, list):
-        target = " ".join(target) if target else None
-    return {"target": target, "account": getattr(args, "account", None),
+    return {"target": _joined(getattr(args, "target", None)), "account": getattr(args, "account", None),
             "role": getattr(args, "role", None), "sso_session": getattr(args, "sso_session", None)}
 
 
