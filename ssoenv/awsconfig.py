@@ -427,16 +427,17 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
             return [config.session_for_profile(claim.name)]
     if all_sessions:
         if not config.sessions:
-            raise _no_sessions(config)
+            raise no_sessions_error(config)
         return list(config.sessions.values())
     if len(config.sessions) == 1:
         return list(config.sessions.values())
     if not config.sessions:
-        raise _no_sessions(config)
+        raise no_sessions_error(config)
     names = ", ".join(sorted(config.sessions))
     raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
 
 
-def _no_sessions(config: AwsConfig) -> SsoenvError:
+def no_sessions_error(config: AwsConfig) -> SsoenvError:
+    """Nothing configured: the one message (and exit status 1) of every command that needs a login."""
     return SsoenvError(f"no sso-session in {config.path}",
                        hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")

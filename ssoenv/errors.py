@@ -27,6 +27,12 @@ class SsoenvError(Exception):
         self.exit_status = int(exit_status)
         self.hint = hint
 
+    @property
+    def line(self) -> str:
+        """What the user sees after `ssoenv: `: one line, the hint (if any) on it too,
+        so a log or a `2>&1 | tail -1` never keeps the message and loses the way out."""
+        return f"{self.message}; hint: {self.hint}" if self.hint else self.message
+
 
 class UsageError(SsoenvError):
     def __init__(self, message: str, hint: str | None = None):

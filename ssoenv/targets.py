@@ -163,6 +163,11 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
     terminal) and the target resolved again; a login needed that cannot run
     here is LoginRequired (exit 3), not "no match".
     """
+    if not config.sessions:
+        from ssoenv import awsconfig, catalog
+
+        if not catalog.logins(config):  # nothing configured: no target can exist
+            raise awsconfig.no_sessions_error(config)
     session = sso_session
     if target is None and not account and not role and default_active:
         current = active()

@@ -5,6 +5,7 @@ without a browser and a terminal, and the checks `configure` and `doctor` make."
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -120,3 +121,24 @@ def EOF():  # noqa: N802 (pexpect's name)
     import pexpect
 
     return pexpect.EOF
+
+
+# --- nothing configured: one rule, one line --------------------------------------------
+
+NEEDS_A_LOGIN = ["list", "list --json", "status", "sync", "login", "logout", "refresh", "populate",
+                 "use prod --shell bash", "pick --shell bash", "exec prod -- true", "exec -- true", "env",
+                 "console prod", "credential-process prod"]
+
+
+@pytest.mark.parametrize("command", NEEDS_A_LOGIN)
+def test_nothing_configured_is_exit_1_and_one_line_naming_configure(tmp_path, command):
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    config = home / ".aws" / "config"
+    config.write_text("[default]\nregion = eu-west-1\n")
+    result = subprocess.run([SSOENV, *command.split()], env=clean_env(home), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout in ("", "[]\n")
+    assert result.stderr == (f"ssoenv: no sso-session in {config}; hint: add one with: ssoenv configure "
+                             "(or `ssoenv demo` to try it locally)\n")
