@@ -142,3 +142,101 @@ def test_nothing_configured_is_exit_1_and_one_line_naming_configure(tmp_path, co
     assert result.stdout in ("", "[]\n")
     assert result.stderr == (f"ssoenv: no sso-session in {config}; hint: add one with: ssoenv configure "
                              "(or `ssoenv demo` to try it locally)\n")
+
+
+# --- configure: regions, URLs, answers --------------------------------------------------
+
+def configure(home: Path, *argv: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([SSOENV, "configure", *argv], env=clean_env(home, **env), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--region", "eu-wset-1"], "unknown region eu-wset-1; did you mean eu-west-1?"),
+    (["--region", "us-east-1", "--start-url", "http://d-1234567890.awsapps.com/start"],
+     "bad url 'http://d-1234567890.awsapps.com/start': an https:// URL, e.g. https://d-1234567890.awsapps.com/start"),
+    (["--region", "us-east-1", "--start-url", "ftp://d-1234567890.awsapps.com/start"],
+     "bad url 'ftp://d-1234567890.awsapps.com/start': an https:// URL, e.g. https://d-1234567890.awsapps.com/start"),
+])
+def test_configure_refuses_an_unknown_region_and_plain_http(tmp_path, argv, message):
+    home = tmp_path / "home"
+    args = ["--sso-session", "corp", "--start-url", "https://d-1234567890.awsapps.com/start", *argv]
+    result = configure(home, *args)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"ssoenv: {message}"
+    assert not (home / ".aws" / "config").exists()
+
+
+def test_configure_takes_the_emulators_loopback_url_and_its_endpoint_override(tmp_path):
+    with Sandbox(clean_env(tmp_path / "home"), home=tmp_path / "home", aws_config="") as box:
+        url = box.emulator.url + "/start"
+        assert url.startswith("http://127.0.0.1:")
+        result = box.ssoenv("configure", "--sso-session", "emu", "--start-url", url, "--region", "eu-west-1",
+                            check=False)
+        assert result.returncode == 0, result.stderr
+        assert box.ssoenv("login", "--sso-session", "emu", "--device-code", check=False).returncode == 0
+
+
+def test_doctor_flags_a_configured_unknown_region(tmp_path):
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "config").write_text("[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\n"
+                                          "sso_region = eu-wset-1\n")
+    result = subprocess.run([SSOENV, "doctor"], env=clean_env(home, PATH="/usr/bin:/bin"), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert "FIX  corp: unknown region eu-wset-1; did you mean eu-west-1?" in result.stdout
+    assert "-> ssoenv configure --sso-session corp --region eu-west-1" in result.stdout
+
+
+def test_doctor_names_the_v1_first_on_path_and_the_v2_behind_it(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    v1, v2 = tmp_path / "v1", tmp_path / "v2"
+    for folder, script in ((v1, 'echo "aws-cli/1.32.0 Python/3.11 Linux botocore/1.34.0" >&2'),
+                           (v2, 'echo "aws-cli/2.15.0 Python/3.11 Linux exe/x86_64"')):
+        folder.mkdir()
+        (folder / "aws").write_text(f"#!/bin/sh\n{script}\n")
+        (folder / "aws").chmod(0o755)
+    env = clean_env(home, PATH=f"{v1}:{VENV_BIN}:{v2}:/usr/bin:/bin")
+    result = subprocess.run([SSOENV, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert (f"FIX  AWS CLI: the `aws` first on PATH is {v1}/aws (aws-cli/1.32.0 Python/3.11 Linux botocore/1.34.0); "
+            f"an AWS CLI v2 is at {v2}/aws") in result.stdout
+    assert f"-> put {v2} before {v1} in PATH, or remove {v1}/aws" in result.stdout
+    env["PATH"] = f"{v2}:{VENV_BIN}:{v1}:/usr/bin:/bin"
+    result = subprocess.run([SSOENV, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert f"ok   AWS CLI: {v2}/aws (aws-cli/2.15.0 Python/3.11 Linux exe/x86_64)" in result.stdout
+
+
+def test_a_rejected_answer_is_not_kept_for_the_next_one(tmp_path):
+    """Interactive configure on a real terminal: after a rejected answer the line starts
+    empty (`my corp`, then `corp`, is `corp`, not `my corpcorp`)."""
+    need_module("pexpect", "pexpect")
+    import pexpect
+
+    home = tmp_path / "home"
+    child = pexpect.spawn(SSOENV, ["configure"], env=clean_env(home, PROMPT_TOOLKIT_NO_CPR="1"),
+                          encoding="utf-8", timeout=60, dimensions=(40, 160))
+    child.expect_exact("SSO session name:")
+    child.send("my corp\r")
+    child.expect_exact("bad name 'my corp'")
+    child.expect_exact("SSO session name:")
+    child.send("corp\r")
+    child.expect_exact("SSO start URL:")
+    child.send("http://d-1234567890.awsapps.com/start\r")
+    child.expect_exact("an https:// URL")
+    child.expect_exact("SSO start URL:")
+    child.send("https://d-1234567890.awsapps.com/start\r")
+    child.expect_exact("SSO region:")
+    child.send("eu-wset-1\r")
+    child.expect_exact("unknown region eu-wset-1; did you mean eu-west-1?")
+    child.expect_exact("SSO region:")
+    child.send("eu-west-1\r")
+    child.expect_exact("SSO registration scopes [sso:account:access]:")
+    child.send("\r")
+    child.expect(EOF())
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert (home / ".aws" / "config").read_text() == (
+        "[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = eu-west-1\n"
+        "sso_registration_scopes = sso:account:access\n")
