@@ -240,3 +240,29 @@ def test_a_rejected_answer_is_not_kept_for_the_next_one(tmp_path):
     assert (home / ".aws" / "config").read_text() == (
         "[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = eu-west-1\n"
         "sso_registration_scopes = sso:account:access\n")
+
+
+# --- backups -----------------------------------------------------------------------------
+
+def test_the_users_original_config_survives_several_edits(tmp_path):
+    """configure, configure again, then populate: config.ssoenv-original is still the
+    user's own file; config.ssoenv-backup is the file before the latest edit."""
+    home = tmp_path / "home"
+    config = home / ".aws" / "config"
+    config.parent.mkdir(parents=True)
+    mine = "# my own file\n[profile mine]\nregion = eu-west-1\n"
+    config.write_text(mine)
+    with Sandbox(clean_env(home), home=home, aws_config=mine) as box:
+        url = box.emulator.url + "/start"
+        box.ssoenv("configure", "--sso-session", "demo", "--start-url", url, "--region", "us-east-1")
+        original = Path(str(config) + ".ssoenv-original")
+        latest = Path(str(config) + ".ssoenv-backup")
+        assert original.read_text() == mine and latest.read_text() == mine
+        box.ssoenv("configure", "--sso-session", "demo", "--region", "eu-west-1")
+        box.ssoenv(*box.login_command())
+        before_populate = config.read_text()
+        result = box.ssoenv("populate")
+        assert f"backup: {latest}" in result.stderr
+        assert original.read_text() == mine
+        assert latest.read_text() == before_populate != mine
+        assert oct(original.stat().st_mode & 0o777) == "0o600"
