@@ -266,3 +266,36 @@ def test_the_users_original_config_survives_several_edits(tmp_path):
         assert original.read_text() == mine
         assert latest.read_text() == before_populate != mine
         assert oct(original.stat().st_mode & 0o777) == "0o600"
+
+
+# --- help ---------------------------------------------------------------------------------
+
+def help_of(*command: str) -> str:
+    result = subprocess.run([SSOENV, *command, "--help"], env=clean_env(Path(os.environ["HOME"]), COLUMNS="200"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("command, option", [
+    ("logout", "--sso-session NAME"), ("refresh", "--sso-session NAME"), ("refresh", "--profile NAME"),
+])
+def test_every_option_has_a_help_text(command, option):
+    (line,) = [line for line in help_of(command).splitlines() if line.strip().startswith(option)]
+    assert line.strip()[len(option):].strip(), f"`{command} {option}` has no help text"
+
+
+def test_init_help_names_every_shell_setting():
+    text = help_of("init")
+    for variable in ("SSOENV_PICK_KEY", "SSOENV_WRAP ", "SSOENV_WRAP_SERVER", "SSOENV_AUTO_LOGIN", "SSOENV_PROMPT ",
+                     "SSOENV_PROMPT_COLOR", "SSOENV_PROMPT_PSVAR", "SSOENV_PICKER"):
+        assert variable in text, variable
+
+
+def test_use_help_and_completion_hide_the_internal_flags():
+    text = help_of("use")
+    assert "--clear" in text
+    assert "--renew" not in text and "--session-state" not in text
+    offered = subprocess.run([SSOENV, "__complete", "bash", "ssoenv use --", "--"], capture_output=True, text=True,
+                             timeout=60).stdout
+    assert "--clear" in offered and "--renew" not in offered and "--session-state" not in offered
