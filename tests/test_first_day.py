@@ -299,3 +299,33 @@ def test_use_help_and_completion_hide_the_internal_flags():
     offered = subprocess.run([SSOENV, "__complete", "bash", "ssoenv use --", "--"], capture_output=True, text=True,
                              timeout=60).stdout
     assert "--clear" in offered and "--renew" not in offered and "--session-state" not in offered
+
+
+# --- mypy ------------------------------------------------------------------------------------
+
+def test_mypy_prints_findings_only(tmp_path):
+    """The project's mypy settings on an unannotated test-like function with a local
+    annotation: no "annotation-unchecked" note (it was printed nine times in every run)."""
+    need_module("mypy", "mypy")
+    sample = tmp_path / "sample.py"
+    sample.write_text("def test_thing(fixture):\n    seen: set[str] = set()\n    assert not seen\n")
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(root / "pyproject.toml"),
+                             "--no-incremental", str(sample)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "note:" not in result.stdout, result.stdout
+
+
+# --- the README's first lines ------------------------------------------------------------
+
+def test_the_readmes_first_lines_name_the_demo_in_each_shell(tmp_path):
+    """The first code block says how to run the demo in zsh or fish, and that line works."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert "ssoenv demo --shell zsh (or bash, or fish)" in first_block
+    for shell in ("zsh", "fish"):
+        result = subprocess.run([SSOENV, "demo", "--shell", shell, "--command", "ssoenv list"],
+                                env=clean_env(tmp_path / shell), capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "MemberAccount" in result.stdout
