@@ -22,12 +22,13 @@ def is_interactive() -> bool:
 TEXT_BROWSERS = frozenset({"www-browser", "lynx", "w3m", "links", "links2", "elinks", "browsh"})
 
 
-def _graphical_browsers() -> list[str]:
-    """The $BROWSER entries (os.pathsep-separated command lines) that are not text-mode."""
+def _graphical_browsers(browser: str | None = None) -> list[str]:
+    """The entries of `browser` (default $BROWSER: os.pathsep-separated command lines)
+    that are not text-mode browsers."""
     import shlex
 
     kept = []
-    for entry in os.environ.get("BROWSER", "").split(os.pathsep):
+    for entry in (os.environ.get("BROWSER", "") if browser is None else browser).split(os.pathsep):
         try:
             words = shlex.split(entry)
         except ValueError:
@@ -49,21 +50,35 @@ def browser_available() -> bool:
     return bool(_graphical_browsers()) or _display()
 
 
+def browser_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """`environ` (default os.environ) as a process that opens a browser with Python's
+    webbrowser should see it: $BROWSER's text-mode entries dropped, and no $TERM, since
+    webbrowser registers lynx, w3m and the like only when $TERM is set. For ssoenv itself
+    and for `aws sso login`, which opens its browser the same way."""
+    env = dict(os.environ if environ is None else environ)
+    env.pop("TERM", None)
+    kept = _graphical_browsers(env.get("BROWSER", ""))
+    if kept:
+        env["BROWSER"] = os.pathsep.join(kept)
+    else:
+        env.pop("BROWSER", None)
+    return env
+
+
 def open_browser(url: str) -> bool:
     """Open `url` in a graphical browser; False when none opened it. Never a text-mode
-    browser: webbrowser registers those only when $TERM is set, and $BROWSER's own
-    entries are filtered, while it builds its list (once per process)."""
+    one: webbrowser builds its list of browsers here from `browser_env()`."""
     if not browser_available():
         return False
     import webbrowser
 
     saved = {name: os.environ.get(name) for name in ("BROWSER", "TERM")}
-    os.environ.pop("TERM", None)
-    kept = _graphical_browsers()
-    if kept:
-        os.environ["BROWSER"] = os.pathsep.join(kept)
-    else:
-        os.environ.pop("BROWSER", None)
+    env = browser_env()
+    for name in saved:
+        if name in env:
+            os.environ[name] = env[name]
+        else:
+            os.environ.pop(name, None)
     try:
         webbrowser.register_standard_browsers()
         return bool(webbrowser.open(url))

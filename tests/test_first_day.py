@@ -123,6 +123,28 @@ def EOF():  # noqa: N802 (pexpect's name)
     return pexpect.EOF
 
 
+
+def test_aws_sso_login_gets_no_text_mode_browser_either(box, tmp_path):
+    """`login --via-aws-cli`: the AWS CLI opens its browser with Python's webbrowser too;
+    it gets the same environment (no $TERM, $BROWSER without its text-mode entries)."""
+    fake = tmp_path / "awscli"
+    fake.mkdir()
+    (fake / "aws").write_text('#!/bin/sh\nif [ "$1" = --version ]; then echo "aws-cli/2.15.0 Python/3.11"; exit 0; fi\n'
+                              f'echo "TERM=${{TERM-unset}} BROWSER=${{BROWSER-unset}} ARGS=$*" > "{tmp_path}/aws.log"\n'
+                              "exit 1\n")
+    (fake / "aws").chmod(0o755)
+    env = {"PATH": f"{fake}:{box.env['PATH']}", "BROWSER": f"lynx{os.pathsep}{make_browser(tmp_path)}"}
+    result = box.ssoenv("login", "--via-aws-cli", env=env, check=False)
+    assert "`aws sso login` failed" in result.stderr
+    seen = (tmp_path / "aws.log").read_text()
+    assert seen.startswith(f"TERM=unset BROWSER={make_browser(tmp_path)} ARGS=sso login --sso-session demo"), seen
+    assert "--no-browser" not in seen
+    env["BROWSER"] = "w3m"  # only a text-mode one, no display: no browser at all
+    box.ssoenv("login", "--via-aws-cli", env=env, check=False)
+    assert (tmp_path / "aws.log").read_text().strip().endswith("--sso-session demo --no-browser")
+    assert text_browsers_run(tmp_path) == ""
+
+
 # --- nothing configured: one rule, one line --------------------------------------------
 
 NEEDS_A_LOGIN = ["list", "list --json", "status", "sync", "login", "logout", "refresh", "populate",
