@@ -1,6 +1,8 @@
 """The first day of a new user (issue 19), through the installed entry point: which
 browser a login or the console may use (never a text-mode one), what happens with and
-without a browser and a terminal, and the checks `configure` and `doctor` make."""
+without a browser and a terminal (pexpect for the terminal), "nothing configured" and
+one-line messages, the checks `configure` and `doctor` make, the backups of the AWS
+config, the help texts, mypy's output and the README's first lines."""
 
 from __future__ import annotations
 
