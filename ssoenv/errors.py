@@ -29,9 +29,12 @@ class SsoenvError(Exception):
 
     @property
     def line(self) -> str:
-        """What the user sees after `ssoenv: `: one line, the hint (if any) on it too,
-        so a log or a `2>&1 | tail -1` never keeps the message and loses the way out."""
-        return f"{self.message}; hint: {self.hint}" if self.hint else self.message
+        """What the user sees after `ssoenv: `: one line, the hint (if any) on it too, so
+        a log or a `2>&1 | tail -1` never keeps the message and loses the way out. A
+        message that lists things (the candidates of an ambiguous TARGET) lists them on
+        the lines after that one."""
+        first, newline, listed = self.message.partition("\n")
+        return (f"{first}; hint: {self.hint}" if self.hint else first) + newline + listed
 
 
 class UsageError(SsoenvError):

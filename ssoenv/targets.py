@@ -47,7 +47,7 @@ def _one(matches: list[Entry], what: str) -> Entry:
                           hint="see `ssoenv list`; run `ssoenv sync` if it is new")
     listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
     more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-    raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
+    raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific\n  {listed}{more}",
                      hint="use --account ID --role ROLE (and --sso-session NAME) to name one exactly")
 
 

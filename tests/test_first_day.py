@@ -353,3 +353,15 @@ def test_the_readmes_first_lines_name_the_demo_in_each_shell(tmp_path):
                                 env=clean_env(tmp_path / shell), capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "MemberAccount" in result.stdout
+
+
+def test_an_ambiguous_target_has_its_hint_on_the_first_line_and_the_candidates_below(box):
+    box.ssoenv(*box.login_command())
+    box.ssoenv("sync")
+    result = box.ssoenv("env", "account", check=False)
+    assert result.returncode == 2
+    first, *candidates = result.stderr.splitlines()
+    assert first.startswith("ssoenv: 'account' matches ")
+    assert first.endswith("entries; be more specific; hint: use --account ID --role ROLE "
+                          "(and --sso-session NAME) to name one exactly")
+    assert len(candidates) >= 2 and all(line.startswith("  ") for line in candidates)
