@@ -60,6 +60,7 @@ def aws_cli_login(session: SsoSession, aws: str | None = None) -> None:
         stderr_fd = sys.stderr.fileno()
     except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is an OSError
         stderr_fd = 2
-    status = subprocess.call(argv, stdout=stderr_fd)
+    # Its webbrowser would fall through to lynx as ssoenv's would: the same environment.
+    status = subprocess.call(argv, stdout=stderr_fd, env=terminal.browser_env())
     if status != 0:
         raise SsoenvError(f"`aws sso login` failed with exit status {status}")

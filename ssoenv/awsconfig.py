@@ -239,6 +239,10 @@ def newline_of(text: str) -> str:
 def write_config_text(path: Path, old: str, text: str) -> Path | None:
     """Back up the current file, then atomically replace it. Returns the backup path.
 
+    Two backups: the file before this edit (`config.ssoenv-backup`, replaced each time)
+    and, once, the file before ssoenv's first edit (`config.ssoenv-original`, never
+    overwritten), so the user's own file survives any number of edits.
+
     A symlinked config (dotfile managers) is edited where it points. The edit is
     refused if the file changed since `old` was read (another editor, another ssoenv).
     A failed write names the file the user can fix, not the temporary file beside it.
@@ -254,11 +258,14 @@ def write_config_text(path: Path, old: str, text: str) -> Path | None:
         if target.exists():
             backup = paths.backup_file(path)
             mode = os.stat(target).st_mode & 0o777
-            try:
-                atomic_write_bytes(backup, target.read_bytes(), mode=0o600, private=False)
-            except (OSError, WriteError) as exc:
-                raise SsoenvError(f"cannot back up {shown} to {backup}: {exc.strerror or exc} "
-                                  f"(in {backup.parent}); nothing written") from None
+            original = paths.original_backup_file(path)
+            copies = [backup] if original.exists() or original.is_symlink() else [backup, original]
+            for copy in copies:
+                try:
+                    atomic_write_bytes(copy, target.read_bytes(), mode=0o600, private=False)
+                except (OSError, WriteError) as exc:
+                    raise SsoenvError(f"cannot back up {shown} to {copy}: {exc.strerror or exc} "
+                                      f"(in {copy.parent}); nothing written") from None
         else:
             mode = 0o600
         try:
@@ -432,16 +439,17 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
             return [config.session_for_profile(claim.name)]
     if all_sessions:
         if not config.sessions:
-            raise _no_sessions(config)
+            raise no_sessions_error(config)
         return list(config.sessions.values())
     if len(config.sessions) == 1:
         return list(config.sessions.values())
     if not config.sessions:
-        raise _no_sessions(config)
+        raise no_sessions_error(config)
     names = ", ".join(sorted(config.sessions))
     raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
 
 
-def _no_sessions(config: AwsConfig) -> SsoenvError:
+def no_sessions_error(config: AwsConfig) -> SsoenvError:
+    """Nothing configured: the one message (and exit status 1) of every command that needs a login."""
     return SsoenvError(f"no sso-session in {config.path}",
                        hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")

@@ -144,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             import traceback
             traceback.print_exc()
-        print(f"ssoenv: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+        print(f"ssoenv: {exc.line}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:  # Esc in the picker too: silent, nothing changed
         return ExitStatus.INTERRUPTED

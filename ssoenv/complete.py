@@ -162,7 +162,9 @@ def _option_candidates(command: str, expecting: str | None, current: str) -> lis
         if action is None or action.nargs == 0:
             return []
         return [f"{name}={v}" for v in option_values(action.dest, action.choices)]
-    return [o for o in by_option if o.startswith("--")] + ["-h"]
+    from argparse import SUPPRESS  # hidden options (the shell integration's own) are not offered
+
+    return [o for o, a in by_option.items() if o.startswith("--") and a.help != SUPPRESS] + ["-h"]
 
 
 def candidates(words: list[str], current: str) -> list[str]:

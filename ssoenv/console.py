@@ -17,6 +17,7 @@ import os
 import re
 import sys
 
+from ssoenv import terminal
 from ssoenv.errors import SsoenvError, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
@@ -139,19 +140,6 @@ def login_url(endpoint: str, token: str, issuer: str, destination: str) -> str:
 
 # --- delivering the URL ----------------------------------------------------------
 
-def _open(url: str) -> bool:
-    import webbrowser
-
-    from ssoenv import terminal
-
-    if not terminal.browser_available():
-        return False
-    try:
-        return bool(webbrowser.open(url))
-    except Exception:  # a broken $BROWSER: fall back to printing
-        return False
-
-
 def deliver(url: str, what: str, *, print_url: bool, secret: bool, stdout_allowed: bool = True) -> None:
     """Open `url`, or print it: on stdout only where asked (or piped) and allowed.
 
@@ -159,7 +147,7 @@ def deliver(url: str, what: str, *, print_url: bool, secret: bool, stdout_allowe
     if print_url and stdout_allowed:
         print(url, flush=True)
         return
-    if not print_url and _open(url):
+    if not print_url and terminal.open_browser(url):
         print(f"ssoenv: opened the console for {what} in the browser", file=sys.stderr)
         return
     warning = " (it signs in for 15 minutes: keep it to yourself)" if secret else ""

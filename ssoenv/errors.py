@@ -27,6 +27,15 @@ class SsoenvError(Exception):
         self.exit_status = int(exit_status)
         self.hint = hint
 
+    @property
+    def line(self) -> str:
+        """What the user sees after `ssoenv: `: one line, the hint (if any) on it too, so
+        a log or a `2>&1 | tail -1` never keeps the message and loses the way out. A
+        message that lists things (the candidates of an ambiguous TARGET) lists them on
+        the lines after that one."""
+        first, newline, listed = self.message.partition("\n")
+        return (f"{first}; hint: {self.hint}" if self.hint else first) + newline + listed
+
 
 class UsageError(SsoenvError):
     def __init__(self, message: str, hint: str | None = None):

@@ -300,3 +300,36 @@ def paginate(client, op: str, key: str, **params) -> Iterator[dict]:
         raise SsoenvError("no AWS credentials: pass --profile or switch with `ssoenv use`") from None
     except (ClientError, BotoCoreError) as exc:
         raise _describe(exc, op) from None
+
+
+# --- regions ----------------------------------------------------------------------------
+
+def known_regions() -> frozenset[str]:
+    """Every region of every partition, from the list botocore ships (partitions.json,
+    else endpoints.json for an older botocore); empty when neither can be read."""
+    import json
+    import os
+
+    data = os.path.join(os.path.dirname(botocore.session.__file__), "data")
+    for name in ("partitions.json", "endpoints.json"):
+        try:
+            with open(os.path.join(data, name), encoding="utf-8") as file:
+                partitions = json.load(file).get("partitions", [])
+        except (OSError, ValueError):
+            continue
+        regions = {r for p in partitions for r in p.get("regions", {}) if not r.endswith("-global")}
+        if regions:
+            return frozenset(regions)
+    return frozenset()
+
+
+def unknown_region(region: str) -> str | None:
+    """"unknown region eu-wset-1; did you mean eu-west-1?" for a region no partition has
+    (a typo there only shows later, as "cannot reach https://oidc.eu-wset-1..."); else None."""
+    import difflib
+
+    known = known_regions()
+    if not known or region in known:
+        return None
+    close = difflib.get_close_matches(region, sorted(known), n=1, cutoff=0.6)
+    return f"unknown region {region}" + (f"; did you mean {close[0]}?" if close else "")

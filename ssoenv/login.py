@@ -72,16 +72,6 @@ def _register(session: SsoSession, pkce: bool) -> Registration:
 
 # --- flows ----------------------------------------------------------------------------
 
-def _open_browser(url: str) -> bool:
-    import webbrowser
-
-    try:
-        return bool(webbrowser.open(url))
-    except Exception as exc:  # a broken $BROWSER must not abort the login
-        log.debug("could not open a browser: %s", exc)
-        return False
-
-
 def device_code_flow(session: SsoSession, registration: Registration, *, open_browser: bool, timeout: int) -> dict:
     from ssoenv import identity
 
@@ -91,7 +81,7 @@ def device_code_flow(session: SsoSession, registration: Registration, *, open_br
     terminal.say(f"ssoenv: to log in to {session.label}, open\n\n    {url}\n\n"
          f"and check that it shows the code {auth['userCode']}. Waiting for approval...")
     if open_browser:
-        _open_browser(url)
+        terminal.open_browser(url)
     interval = max(int(auth.get("interval") or 5), 1)
     deadline = time.monotonic() + min(timeout, int(auth.get("expiresIn") or timeout))
     while True:
@@ -199,7 +189,7 @@ def pkce_flow(session: SsoSession, registration: Registration, *, timeout: int) 
             "scopes": " ".join(session.scopes or ["sso:account:access"]), "code_challenge": challenge,
         }, quote_via=urllib.parse.quote)
         url = f"{identity.oidc_endpoint(session.region)}/authorize?{query}"
-        if not _open_browser(url):
+        if not terminal.open_browser(url):
             raise BrowserNotOpened()
         terminal.say(f"ssoenv: to log in to {session.label}, approve in the browser that opened; if none did, open\n\n"
              f"    {url}\n\non this machine. Waiting for approval...")
@@ -234,6 +224,11 @@ def _login_locked(session: SsoSession, *, device_code: bool, open_browser: bool,
         if not token:
             raise SsoenvError("`aws sso login` finished but left no token in the cache")
         return token
+    if not device_code and not terminal.browser_available() and not terminal.is_interactive():
+        # No browser and nobody to show a code to: a device-code login would wait for
+        # nothing. Stop now; an explicit --device-code still runs (URL and code on stderr).
+        raise LoginRequired(session.label, f"no browser to open here to log in to {session.label}",
+                            tokens.login_command(session) + " --device-code")
     # PKCE needs a browser on this machine; legacy profiles never used it.
     if not device_code and not session.legacy and open_browser and terminal.browser_available():
         try:

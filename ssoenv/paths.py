@@ -179,4 +179,10 @@ def role_cache_file(account_id: str, role_name: str, *, session_name: str | None
 
 
 def backup_file(path: Path) -> Path:
+    """The AWS config as it was before ssoenv's latest edit."""
     return path.with_name(path.name + ".ssoenv-backup")
+
+
+def original_backup_file(path: Path) -> Path:
+    """The AWS config as it was before ssoenv's first edit (never overwritten)."""
+    return path.with_name(path.name + ".ssoenv-original")

@@ -16,7 +16,7 @@ import sys
 import time
 
 from ssoenv import cache, catalog, paths, tokens
-from ssoenv.awsconfig import AwsConfig, SsoSession
+from ssoenv.awsconfig import AwsConfig, SsoSession, no_sessions_error
 from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
 
@@ -215,8 +215,7 @@ def require_any(sessions: list[SsoSession], config: AwsConfig) -> None:
         return
     everything = catalog.logins(config)
     if not everything:
-        raise SsoenvError(f"no sso-session in {config.path}",
-                          hint="add one with: ssoenv configure (or `ssoenv demo` to try it locally)")
+        raise no_sessions_error(config)
     from ssoenv.errors import ExitStatus
 
     names = ", ".join(s.label for s in everything)

@@ -59,7 +59,7 @@ def _one(matches: list[Entry], what: str) -> Entry:
                       hint="see `ssoenv list`; run `ssoenv sync` if it is new")
     listed = "\n  ".join(_describe(e) for e in matches[:MAX_LISTED])
     more = f"\n  ... and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-    raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific:\n  {listed}{more}",
+    raise UsageError(f"{printable(what)} matches {len(matches)} entries; be more specific\n  {listed}{more}",
                      hint="use --account ID --role ROLE (and --sso-session NAME) to name one exactly")
 
 
@@ -198,6 +198,11 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
     `listed`: the entry must be in the account list, whatever names it (the console's
     link makes no call that would refuse an account or role the user cannot reach).
     """
+    if not config.sessions:
+        from ssoenv import awsconfig, catalog
+
+        if not catalog.logins(config):  # nothing configured: no target can exist
+            raise awsconfig.no_sessions_error(config)
     session = sso_session
     if target is None and not account and not role and default_active:
         current = active()

@@ -82,7 +82,7 @@ def test_no_access_names_the_account_the_catalog_knows(synced, run, code):
     accounts = default_accounts()
     accounts[1]["roles"] = ["AdministratorAccess"]  # ReadOnlyAccess to MemberAccount is withdrawn
     synced.set_accounts(accounts)
-    expected = "ssoenv: no access to MemberAccount (222222222222) as ReadOnlyAccess\n"
+    expected = "ssoenv: no access to MemberAccount (222222222222) as ReadOnlyAccess; hint: "
     proc = ssoenv_subprocess("exec", "MemberAccount/ReadOnlyAccess", "--", "true")
     assert proc.returncode == 1 and proc.stderr.startswith(expected)
     # `exec --account ID --role R` skips the catalog on the way in; the message still names it
@@ -94,7 +94,7 @@ def test_no_access_to_an_account_nobody_named_says_account_id(logged_in, run):
     logged_in.update(no_access_error="ForbiddenException")
     proc = ssoenv_subprocess("exec", "--account", "999999999999", "--role", "ReadOnlyAccess", "--", "true")
     assert proc.returncode == 1
-    assert proc.stderr.startswith("ssoenv: no access to account 999999999999 as ReadOnlyAccess\n")
+    assert proc.stderr.startswith("ssoenv: no access to account 999999999999 as ReadOnlyAccess; hint: ")
 
 
 def test_role_cache_with_wrong_types_is_treated_as_absent(synced, run):

@@ -9,7 +9,11 @@ from ssoenv.errors import UsageError
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+\Z")
-URL_RE = re.compile(r"https?://[^\s/]+(/\S*)?\Z")
+# https only; plain http for the emulator on loopback (as for its endpoints)
+URL_RE = re.compile(r"(https://[^\s/]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?\Z")
+BAD = {"name": "letters, digits and _ . @ + - only, starting with a letter or digit",
+       "url": "an https:// URL, e.g. https://d-1234567890.awsapps.com/start",
+       "region": "an AWS region, e.g. us-east-1"}
 
 
 def configure_parser(p) -> None:
@@ -22,26 +26,35 @@ def configure_parser(p) -> None:
 
 
 def _validate(kind: str, value: str) -> str | None:
+    """The one-line problem with `value`, or None."""
     value = value.strip()
     if kind == "name" and not NAME_RE.match(value):
-        return "letters, digits and _ . @ + - only, starting with a letter or digit"
+        return f"bad name {value!r}: {BAD['name']}"
     if kind == "url" and not URL_RE.match(value):
-        return "an https:// URL, e.g. https://d-1234567890.awsapps.com/start"
-    if kind == "region" and not REGION_RE.match(value):
-        return "an AWS region, e.g. us-east-1"
+        return f"bad url {value!r}: {BAD['url']}"
+    if kind == "region":
+        if not REGION_RE.match(value):
+            return f"bad region {value!r}: {BAD['region']}"
+        from ssoenv import identity
+
+        return identity.unknown_region(value)
     return None
 
 
 def _ask(label: str, kind: str, default: str | None) -> str:
+    """Ask until the answer is valid. Each try starts from an empty line: the rejected
+    text is not left in the input for the next answer to be appended to."""
     from prompt_toolkit import prompt
-    from prompt_toolkit.validation import Validator
 
-    validator = Validator.from_callable(lambda text: _validate(kind, text or default or "") is None,
-                                        error_message=_validate(kind, "") or "invalid",
-                                        move_cursor_to_end=True)
-    answer = prompt(f"{label}{f' [{default}]' if default else ''}: ", validator=validator,
-                    validate_while_typing=False)
-    return (answer or default or "").strip()
+    from ssoenv import terminal
+
+    while True:
+        answer = prompt(f"{label}{f' [{default}]' if default else ''}: ")
+        value = (answer or default or "").strip()
+        problem = _validate(kind, value)
+        if problem is None:
+            return value
+        terminal.say(f"ssoenv: {problem}")
 
 
 def run(args) -> int:
@@ -70,7 +83,7 @@ def run(args) -> int:
     for key, value in values.items():
         problem = _validate(key, value)
         if problem:
-            raise UsageError(f"bad {key} {value!r}: {problem}")
+            raise UsageError(problem)
     if args.scopes is None:
         scopes = list(existing.scopes) if existing else list(awsconfig.DEFAULT_SCOPES)
     else:

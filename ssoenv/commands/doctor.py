@@ -14,9 +14,8 @@ def configure_parser(p) -> None:
 def run(args) -> int:
     import shutil
     import stat
-    import subprocess
 
-    from ssoenv import awsconfig, paths, tokens
+    from ssoenv import awsconfig, identity, paths, tokens
 
     problems = 0
 
@@ -42,6 +41,11 @@ def run(args) -> int:
             report(tokens.can_refresh(token), f"{session.name}: "
                    + ("expired, renews silently" if tokens.can_refresh(token) else "not logged in"),
                    tokens.login_command(session))
+        problem = identity.unknown_region(session.region)
+        if problem:
+            close = problem.rpartition("did you mean ")[2].rstrip("?") if "did you mean" in problem else "REGION"
+            report(False, f"{session.name}: {problem}",
+                   f"ssoenv configure --sso-session {session.name} --region {close}")
         if "sso:account:access" not in session.scopes:
             report(False, f"{session.name}: no sso_registration_scopes, so no silent renewal",
                    f"ssoenv configure --sso-session {session.name} --scopes sso:account:access")
@@ -55,17 +59,50 @@ def run(args) -> int:
         report(bool(fzf), f"fzf: {fzf or 'not found'}", "the picker falls back to a simpler prompt")
     except ImportError:
         report(False, "iterfzf is not installed", "pip install iterfzf")
-    aws = shutil.which("aws")
-    if aws:
-        try:
-            version = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=20).stdout.strip()
-        except (OSError, subprocess.TimeoutExpired):
-            version = "unknown"
-        report(version.startswith("aws-cli/2"), f"AWS CLI: {version or 'unknown'}",
-               "install the AWS CLI v2 for `aws sso login` and SSO profiles")
-    else:
-        print("--   AWS CLI not found (optional: ssoenv logs in by itself)")
+    _check_aws_cli(report)
     if os.environ.get("AWS_ENDPOINT_URL"):
         report(False, "AWS_ENDPOINT_URL is set: it also redirects the SSO calls",
                "set AWS_ENDPOINT_URL_<SERVICE> for the services you mean instead")
     return 1 if problems else 0
+
+
+
+def _all_on_path(program: str) -> list[str]:
+    """Every executable `program` on PATH, in PATH's order (the first is what runs)."""
+    found: list[str] = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(folder or ".", program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def _version(aws: str) -> str:
+    import subprocess
+
+    try:  # the v1 prints its version on stderr, the v2 on stdout
+        done = subprocess.run([aws, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    out = (done.stdout + done.stderr).strip()
+    return out.splitlines()[0] if out else ""
+
+
+def _check_aws_cli(report) -> None:
+    """The `aws` that runs first, and when it is not a v2, whether one is further down PATH."""
+    found = _all_on_path("aws")
+    if not found:
+        print("--   AWS CLI not found (optional: ssoenv logs in by itself)")
+        return
+    first, version = found[0], _version(found[0])
+    if version.startswith("aws-cli/2"):
+        report(True, f"AWS CLI: {first} ({version})")
+        return
+    v2 = next((aws for aws in found[1:] if _version(aws).startswith("aws-cli/2")), None)
+    if v2:
+        report(False, f"AWS CLI: the `aws` first on PATH is {first} ({version or 'version unknown'}); "
+                      f"an AWS CLI v2 is at {v2}",
+               f"put {os.path.dirname(v2)} before {os.path.dirname(first)} in PATH, or remove {first}")
+    else:
+        report(False, f"AWS CLI: {first} ({version or 'version unknown'})",
+               "install the AWS CLI v2 for `aws sso login` and SSO profiles")

@@ -20,11 +20,16 @@ settings (environment variables; set them before the init line):
                         empty: no key binding
   SSOENV_WRAP           commands to re-run once after a renewal or login when
                         they fail on an expired SSO token; default "aws"
+  SSOENV_WRAP_SERVER    wrapped commands that run under `ssoenv exec --server`
+                        while the shell is switched, so their credentials renew
+                        as long as they run, e.g. "terraform k9s" (read when the
+                        command runs)
   SSOENV_AUTO_LOGIN     0: never renew or log in for a wrapped command (default 1)
   SSOENV_PROMPT         0: leave the prompt alone (by default the segment is put
                         in front of PS1 / PROMPT / fish_prompt)
   SSOENV_PROMPT_COLOR   0: no colour in the prompt segment (default 1)
   SSOENV_PROMPT_PSVAR   zsh: also put the plain segment in psvar[N] (for %Nv)
+  SSOENV_PICKER         builtin: the prompt_toolkit picker instead of fzf
 
 usage:
   bash  ~/.bashrc:               eval "$(ssoenv init bash)"

@@ -16,6 +16,8 @@ def run(args) -> int:
     from ssoenv import awsconfig, catalog, listing, sync
 
     config = awsconfig.load()
+    if not catalog.logins(config):
+        raise awsconfig.no_sessions_error(config)  # nothing configured: exit 1, like every command
     if args.sso_session:
         config.session(args.sso_session)  # an unknown name is an error, not an empty list
     if args.refresh:
@@ -50,10 +52,7 @@ def run(args) -> int:
         _write(body)
         return status
     if not count:
-        if not catalog.logins(config):
-            print(f"ssoenv: no sso-session in {config.path}; add one with `ssoenv configure` "
-                  "(or `ssoenv demo` to try it locally)", file=sys.stderr)
-        elif not unlisted:
+        if not unlisted:
             print("ssoenv: no accounts: the portal lists none for you", file=sys.stderr)
         return status
     if not tty:

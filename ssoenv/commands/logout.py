@@ -9,7 +9,8 @@ from ssoenv.errors import SsoenvError
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--sso-session", metavar="NAME")
+    target.add_argument("--sso-session", metavar="NAME",
+                        help="the sso-session to log out of (default: the only one)")
     target.add_argument("--profile", metavar="NAME",
                         help="the profile's sso-session, or its start URL for a legacy profile")
     target.add_argument("--all", action="store_true",

@@ -36,6 +36,10 @@ def run(args) -> int:
     prepared = prepare(args.sso_session)
     config, shown = prepared.config, prepared.lines
     if not prepared.listing.count:
+        from ssoenv import awsconfig, catalog
+
+        if not catalog.logins(config):
+            raise awsconfig.no_sessions_error(config)
         raise SsoenvError("no accounts to pick from", hint="run `ssoenv login` and `ssoenv sync` first")
     try:  # fzf draws on the terminal: say so plainly when there is none
         open("/dev/tty").close()

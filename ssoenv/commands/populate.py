@@ -183,6 +183,10 @@ def _entries(config, sessions: list[str]) -> list:
     sync.load_fresh(config)
     entries = [e for e in catalog.cached_entries() if e.sso_session in sessions]
     if not entries:
+        from ssoenv import awsconfig
+
+        if not catalog.logins(config):
+            raise awsconfig.no_sessions_error(config)
         raise SsoenvError("no accounts known to write profiles for",
                           hint="log in with `ssoenv login`, then run `ssoenv populate` again")
     return entries

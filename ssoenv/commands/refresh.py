@@ -9,8 +9,10 @@ from ssoenv.errors import ExitStatus, SsoenvError
 
 def configure_parser(p) -> None:
     target = p.add_mutually_exclusive_group()
-    target.add_argument("--sso-session", metavar="NAME")
-    target.add_argument("--profile", metavar="NAME")
+    target.add_argument("--sso-session", metavar="NAME",
+                        help="the sso-session to renew (default: the only one)")
+    target.add_argument("--profile", metavar="NAME",
+                        help="renew the login this profile uses (its sso-session, or a legacy profile's)")
     p.add_argument("--min-valid", type=int, default=None, metavar="SECONDS",
                    help="renew when fewer seconds than this remain (default 900)")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")

@@ -47,9 +47,7 @@ def run(args) -> int:
         json.dump(found, sys.stdout, indent=2)
         sys.stdout.write("\n")
     if not found:
-        print(f"ssoenv: no sso-session (and no legacy SSO profile) in {config.path}; "
-              "add one with `ssoenv configure` (or `ssoenv demo` to try it locally)", file=sys.stderr)
-        return 1
+        raise awsconfig.no_sessions_error(config)
     if args.json:
         return 0
     for row in found:

@@ -9,17 +9,20 @@ from ssoenv.errors import UsageError
 
 
 def configure_parser(p) -> None:
+    import argparse
+
     from ssoenv import targets
     from ssoenv.shells import add_shell_arguments
 
     targets.add_target_arguments(p)
     add_shell_arguments(p)
     p.add_argument("--clear", action="store_true", help="unset everything a switch set")
-    p.add_argument("--renew", action="store_true",
-                   help="re-issue the active entry's credentials (the prompt hook uses this)")
-    p.add_argument("--session-state", action="store_true",
-                   help="mark the prompt `logged out` when the active sso-session has no token "
-                        "(the shell function runs this after login and logout)")
+    # Internal: the shell integration's own calls, hidden from --help.
+    # --renew re-issues the active entry's credentials (the prompt hook);
+    # --session-state marks the prompt `logged out` when the active sso-session has no
+    # token (the shell function, after login and logout).
+    p.add_argument("--renew", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--session-state", action="store_true", help=argparse.SUPPRESS)
     p.epilog = ("With the shell integration loaded (`ssoenv init`), `ssoenv use TARGET` switches "
                 "the current shell. Without it, eval the output: eval \"$(ssoenv use TARGET)\" "
                 "(fish: ssoenv use TARGET | source).")
