@@ -138,7 +138,7 @@ def unhermetic(env, base: Path) -> list[str]:
     XDG_* directories outside the tests' temporary tree `base`, no BROWSER at all, a PATH
     entry other than this venv, the browser-free tools directory or a test's own directory."""
     def inside(value: str | None) -> bool:
-        return bool(value) and os.path.isabs(value) and Path(value).resolve().is_relative_to(base.resolve())
+        return value is not None and os.path.isabs(value) and Path(value).resolve().is_relative_to(base.resolve())
 
     problems = []
     if not inside(env.get("HOME")):

@@ -90,7 +90,7 @@ def test_no_browser_is_on_the_tests_path_whatever_the_machine_has():
     assert os.environ["PATH"] == tests_path() == clean_env(Path(os.environ["HOME"]))["PATH"]
     assert [b for b in sorted(BROWSERS) if shutil.which(b, path=tests_path())] == []
     webbrowser.register_standard_browsers()
-    assert webbrowser._tryorder == []  # type: ignore[attr-defined]  # BROWSER is empty, and no browser is found
+    assert webbrowser._tryorder == []  # BROWSER is empty, and no browser is found
 
 
 def test_the_fixtures_choose_home_xdg_and_browser(home, tmp_path_factory):
