@@ -105,13 +105,15 @@ _tools_dir: list[Path] = []
 
 def tools_dir() -> Path:
     """A directory of links to every program in SYSTEM_BIN except BROWSERS (the first of
-    a name wins, as on a PATH); made once per process, removed at its exit."""
+    a name wins, as on a PATH; `aws` is AWS_CLI); made once per process, removed at its exit."""
     if not _tools_dir:
         import atexit
         import tempfile
 
         directory = Path(tempfile.mkdtemp(prefix="ssoenv-tests-bin-"))
         atexit.register(shutil.rmtree, directory, True)
+        if os.path.exists(AWS_CLI):  # `aws` is the v2 the tests use, whatever else PATH would find first
+            (directory / "aws").symlink_to(AWS_CLI)
         for system in SYSTEM_BIN:
             try:
                 names = sorted(os.listdir(system))
