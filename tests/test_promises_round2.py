@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import select
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from interrupt_support import PausedWrite
@@ -36,7 +38,10 @@ def _on_a_terminal(argv: list[str], timeout: float = 60) -> tuple[int, str, str]
                                 stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, text=True)
         os.close(slave)
         chunks = []
-        while True:  # drain the terminal while the process runs: a full pty would block it
+        deadline = time.monotonic() + timeout  # a bound for a broken build, not an assertion
+        while time.monotonic() < deadline:  # drain the terminal: a full pty would block the process
+            if not select.select([master], [], [], 1)[0]:
+                continue
             try:
                 chunk = os.read(master, 65536)
             except OSError:  # EIO: the last slave is closed
@@ -44,6 +49,8 @@ def _on_a_terminal(argv: list[str], timeout: float = 60) -> tuple[int, str, str]
             if not chunk:
                 break
             chunks.append(chunk)
+        else:
+            proc.kill()
         _, err = proc.communicate(timeout=timeout)
         return proc.returncode, b"".join(chunks).decode(errors="replace"), err
     finally:
