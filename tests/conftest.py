@@ -71,7 +71,7 @@ def hermetic_processes(home, monkeypatch, tmp_path_factory):
     gets HOME, XDG_*, BROWSER and PATH of the fixtures' choosing (`support.unhermetic`
     says what else counts as chosen): the test fails at teardown if one did not."""
     base = tmp_path_factory.getbasetemp()
-    strays: list[str] = []
+    strays = []
 
     def check(argv, env) -> None:
         problems = unhermetic(os.environ if env is None else env, base)
