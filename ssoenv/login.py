@@ -106,13 +106,15 @@ def device_code_flow(session: SsoSession, registration: Registration, *, open_br
         time.sleep(interval)
 
 
-def _callback_server():
-    """A one-shot HTTP listener on 127.0.0.1 for the authorization-code redirect.
+def _callback_server(state: str):
+    """A one-shot HTTP listener on 127.0.0.1 for the authorization-code redirect that
+    carries `state`; it refuses any other.
 
     (Built on demand: http.server is not worth importing on the paths that never log in.)
     """
     import html
     import queue
+    import secrets
     import urllib.parse
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -123,6 +125,12 @@ def _callback_server():
                 self.send_error(404)
                 return
             params = dict(urllib.parse.parse_qsl(parsed.query))
+            if not secrets.compare_digest(params.get("state", ""), self.server.state):
+                # Not this login's redirect (another page, a stale tab): refused, and the
+                # login goes on waiting for its own.
+                log.warning("refused a login callback with a wrong state")
+                self.send_error(400, "Not this login's state")
+                return
             self.server.results.put(params)
             ok = "code" in params
             body = ("<!doctype html><title>ssoenv</title><p>"
@@ -138,9 +146,13 @@ def _callback_server():
         def log_message(self, *args):  # keep stderr for the user
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
-    server.results = queue.Queue()
-    return server
+    class _CallbackServer(HTTPServer):
+        def __init__(self) -> None:
+            super().__init__(("127.0.0.1", 0), _CallbackHandler)
+            self.results: queue.Queue[dict[str, str]] = queue.Queue()
+            self.state = state
+
+    return _CallbackServer()
 
 
 class BrowserNotOpened(Exception):
@@ -178,7 +190,7 @@ def pkce_flow(session: SsoSession, registration: Registration, *, timeout: int) 
     verifier = secrets.token_urlsafe(64)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(32)
-    server = _callback_server()
+    server = _callback_server(state)
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/oauth/callback"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
@@ -200,9 +212,6 @@ def pkce_flow(session: SsoSession, registration: Registration, *, timeout: int) 
             except queue.Empty:
                 if time.monotonic() >= deadline:
                     raise SsoenvError("timed out waiting for the browser login") from None
-                continue
-            if not secrets.compare_digest(params.get("state", ""), state):
-                log.warning("ignoring a callback with a wrong state")
                 continue
             if "error" in params:
                 raise SsoenvError(f"the browser login failed: {params['error']}")

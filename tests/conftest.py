@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
-from support import SESSION_CONFIG
+from support import SESSION_CONFIG, tests_path, unhermetic
 
+from ssoenv import paths
 from ssoenv.emulator import Emulator, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +46,12 @@ def home(tmp_path, monkeypatch):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a dead port: never reach real AWS
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.delenv("BROWSER", raising=False)
+    # The machine's browsers, tool order and XDG directories are not the tests' to depend
+    # on (issue 19): no browser, a PATH without any, the XDG defaults under this HOME.
+    monkeypatch.setenv("PATH", tests_path())
+    monkeypatch.setenv("BROWSER", "")
+    for var, directory in paths.xdg_dirs_in(home).items():
+        monkeypatch.setenv(var, str(directory))
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     import webbrowser  # it reads $BROWSER once per process: let each test's count
@@ -56,6 +63,42 @@ def home(tmp_path, monkeypatch):
     identity._clients.clear()
     identity._session = None  # botocore reads AWS_DATA_PATH etc. when the session is made
     return home
+
+
+@pytest.fixture(autouse=True)
+def hermetic_processes(home, monkeypatch, tmp_path_factory):
+    """Every process a test starts (subprocess, pexpect; the test's or ssoenv's own)
+    gets HOME, XDG_*, BROWSER and PATH of the fixtures' choosing (`support.unhermetic`
+    says what else counts as chosen): the test fails at teardown if one did not."""
+    base = tmp_path_factory.getbasetemp()
+    strays = []
+
+    def check(argv, env) -> None:
+        problems = unhermetic(os.environ if env is None else env, base)
+        if problems:
+            strays.append(f"{argv!r}: {', '.join(problems)}")
+
+    popen_init = subprocess.Popen.__init__
+
+    def init(self, args, *rest, **kwargs):
+        check(args, kwargs.get("env"))
+        popen_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", init)
+    try:
+        import pexpect
+    except ImportError:
+        pexpect = None
+    if pexpect is not None:
+        spawnpty = pexpect.spawn._spawnpty
+
+        def _spawnpty(self, args, **kwargs):
+            check(args, kwargs.get("env"))
+            return spawnpty(self, args, **kwargs)
+
+        monkeypatch.setattr(pexpect.spawn, "_spawnpty", _spawnpty)
+    yield
+    assert not strays, "processes started outside the fixtures' environment:\n" + "\n".join(strays)
 
 
 @pytest.fixture

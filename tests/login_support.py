@@ -76,7 +76,7 @@ def aws_data_path(tmp_path: Path, url: str) -> str:
 def aws_sso_login(data_path: str) -> subprocess.CompletedProcess:
     """`aws sso login --no-browser` of Debian's AWS CLI v2 2.9 against the emulator
     (auto-approving), in this test's HOME."""
-    env = {**os.environ, "AWS_DATA_PATH": data_path, "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "AWS_DATA_PATH": data_path}
     return subprocess.run([AWS_CLI, "sso", "login", "--no-browser", "--sso-session", "corp"], env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 

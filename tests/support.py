@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from ssoenv import paths
 from ssoenv.emulator import EmulatorConfig
 from ssoenv.sandbox import Sandbox, session_config
 
@@ -86,18 +87,87 @@ def need(*programs: str) -> None:
             missing_tool(program)
 
 
+# --- what every process a test starts sees: the fixtures' HOME, XDG_*, BROWSER and PATH
+
+# Programs Python's webbrowser (and xdg-open) would run when $BROWSER fails or is unset:
+# none of them is on the tests' PATH, whatever the machine has installed (issue 19: a
+# text-mode browser such as lynx drew its screen inside three tests).
+BROWSERS = frozenset({
+    "www-browser", "x-www-browser", "gnome-www-browser", "sensible-browser", "xdg-open", "xdg-settings",
+    "gio", "gvfs-open", "kfmclient", "kfm", "lynx", "w3m", "links", "links2", "elinks", "browsh",
+    "firefox", "firefox-esr", "iceweasel", "chromium", "chromium-browser", "chrome", "google-chrome",
+    "google-chrome-stable", "epiphany", "konqueror", "opera", "seamonkey", "iceape", "mozilla",
+    "mozilla-firefox", "mozilla-firebird", "firebird", "netscape", "galeon", "skipstone", "mosaic", "grail",
+})
+SYSTEM_BIN = ("/usr/local/bin", "/usr/bin", "/bin")
+_tools_dir: list[Path] = []
+
+
+def tools_dir() -> Path:
+    """A directory of links to every program in SYSTEM_BIN except BROWSERS (the first of
+    a name wins, as on a PATH; `aws` is AWS_CLI); made once per process, removed at its exit."""
+    if not _tools_dir:
+        import atexit
+        import tempfile
+
+        directory = Path(tempfile.mkdtemp(prefix="ssoenv-tests-bin-"))
+        atexit.register(shutil.rmtree, directory, True)
+        if os.path.exists(AWS_CLI):  # `aws` is the v2 the tests use, whatever else PATH would find first
+            (directory / "aws").symlink_to(AWS_CLI)
+        for system in SYSTEM_BIN:
+            try:
+                names = sorted(os.listdir(system))
+            except OSError:
+                continue
+            for name in names:
+                link, target = directory / name, os.path.join(system, name)
+                if name in BROWSERS or link.is_symlink() or not os.access(target, os.X_OK):
+                    continue
+                if os.path.isfile(target):
+                    link.symlink_to(target)
+        _tools_dir.append(directory)
+    return _tools_dir[0]
+
+
+def tests_path() -> str:
+    """The PATH of every process the tests start: this venv, then the machine's programs
+    without any browser."""
+    return f"{VENV_BIN}{os.pathsep}{tools_dir()}"
+
+
+def unhermetic(env, base: Path) -> list[str]:
+    """What in a process's environment `env` the fixtures did not choose: HOME and the
+    XDG_* directories outside the tests' temporary tree `base`, no BROWSER at all, a PATH
+    entry other than this venv, the browser-free tools directory or a test's own directory."""
+    def inside(value: str | None) -> bool:
+        return value is not None and os.path.isabs(value) and Path(value).resolve().is_relative_to(base.resolve())
+
+    problems = []
+    if not inside(env.get("HOME")):
+        problems.append(f"HOME={env.get('HOME')!r}")
+    for var in sorted(set(paths.xdg_dirs_in(Path("/"))) | {v for v in env if v.startswith("XDG_")}):
+        if not inside(env.get(var)):
+            problems.append(f"{var}={env.get(var)!r}")
+    if "BROWSER" not in env:
+        problems.append("no BROWSER")
+    allowed = {str(VENV_BIN), str(tools_dir())}
+    for entry in env.get("PATH", "").split(os.pathsep):
+        if entry not in allowed and not inside(entry):
+            problems.append(f"PATH entry {entry!r}")
+    return problems
+
+
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     env = {
         "HOME": str(home),
-        "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": tests_path(),
+        "BROWSER": "",  # none: webbrowser finds none on tests_path() either
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "TERM": "xterm-256color",
         "USER": os.environ.get("USER", "test"),
         "HTTPS_PROXY": "http://127.0.0.1:9",  # a dead port: never reach real AWS
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        **{var: str(directory) for var, directory in paths.xdg_dirs_in(home).items()},
         "ZDOTDIR": str(home),
         "AWS_PAGER": "",
         "TMPDIR": str(home / "tmp"),

@@ -114,7 +114,6 @@ def test_relogin_through_aws_sso_login_clears_a_pkce_registration_first(emulator
     a newer CLI (or an older ssoenv) left in the slot."""
     need_aws_cli()
     monkeypatch.setenv("AWS_DATA_PATH", aws_data_path(tmp_path, emulator.url))
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")
     newer = register_like_a_newer_cli(emulator)
     status, _, err = run("login", "--sso-session", "corp", "--via-aws-cli")
     assert status == 0, err

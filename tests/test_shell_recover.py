@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import AWS_CLI, SSOENV, need  # noqa: E402
+from support import AWS_CLI, SSOENV, need, tests_path, tools_dir  # noqa: E402
 
 from ssoenv import awscli, awsconfig  # noqa: E402
 from ssoenv.commands import recover  # noqa: E402
@@ -192,14 +192,14 @@ def _fake_aws(tmp_path: Path, version: str) -> Path:
 def test_login_via_aws_cli_auto_wants_a_v2(tmp_path, monkeypatch):
     v1, v2 = _fake_aws(tmp_path, "1.29.0"), _fake_aws(tmp_path, "2.15.0")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "auto")
-    monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{v1}:{tools_dir()}")
     assert awscli.relogin_aws_cli() is None
-    monkeypatch.setenv("PATH", f"{v2}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{v2}:{tools_dir()}")
     assert awscli.relogin_aws_cli() == str(v2 / "aws")
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "false")
     assert awscli.relogin_aws_cli() is None
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "true")
-    monkeypatch.setenv("PATH", f"{v1}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{v1}:{tools_dir()}")
     monkeypatch.setattr("shutil.which", lambda name, path=None: str(v1 / "aws"))
     with pytest.raises(SsoenvError, match="no AWS CLI v2"):
         awscli.relogin_aws_cli()
@@ -223,7 +223,7 @@ def test_login_with_a_terminal_via_the_aws_cli_v2(logged_in, run, monkeypatch, t
 
     write_endpoint_rulesets(tmp_path / "awsdata", logged_in.url)
     monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path / "awsdata"))
-    monkeypatch.setenv("PATH", f"{os.path.dirname(AWS_CLI)}:/bin")
+    monkeypatch.setenv("PATH", tests_path())  # its `aws` is AWS_CLI
     monkeypatch.setenv("SSOENV_LOGIN_VIA_AWS_CLI", "auto")
     monkeypatch.setattr(terminal, "is_interactive", lambda: True)
     logged_in.revoke_tokens()
