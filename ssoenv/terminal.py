@@ -57,11 +57,8 @@ def browser_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     and for `aws sso login`, which opens its browser the same way."""
     env = dict(os.environ if environ is None else environ)
     env.pop("TERM", None)
-    kept = _graphical_browsers(env.get("BROWSER", ""))
-    if kept:
-        env["BROWSER"] = os.pathsep.join(kept)
-    else:
-        env.pop("BROWSER", None)
+    # An empty $BROWSER is no browser to webbrowser, as an unset one is.
+    env["BROWSER"] = os.pathsep.join(_graphical_browsers(env.get("BROWSER", "")))
     return env
 
 

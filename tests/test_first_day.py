@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from login_support import browser_urls, make_browser  # noqa: E402
-from support import SSOENV, VENV_BIN, clean_env, need_module  # noqa: E402
+from support import SSOENV, VENV_BIN, clean_env, need_module, tests_path, tools_dir  # noqa: E402
 
 from ssoenv.sandbox import Sandbox  # noqa: E402
 
@@ -33,7 +33,7 @@ def box(tmp_path):
         fake.write_text(f'#!/bin/sh\necho "{name} $*" >> "{tmp_path}/text-browser.log"\nexit 0\n')
         fake.chmod(0o755)
     home = tmp_path / "home"
-    env = clean_env(home, PATH=f"{fakes}:{VENV_BIN}:/usr/bin:/bin", SSOENV_LOGIN_TIMEOUT="60")
+    env = clean_env(home, PATH=f"{fakes}:{tests_path()}", SSOENV_LOGIN_TIMEOUT="60")
     with Sandbox(env, home=home) as sandbox:
         yield sandbox
 
@@ -206,7 +206,7 @@ def test_doctor_flags_a_configured_unknown_region(tmp_path):
     (home / ".aws").mkdir(parents=True)
     (home / ".aws" / "config").write_text("[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\n"
                                           "sso_region = eu-wset-1\n")
-    result = subprocess.run([SSOENV, "doctor"], env=clean_env(home, PATH="/usr/bin:/bin"), capture_output=True,
+    result = subprocess.run([SSOENV, "doctor"], env=clean_env(home, PATH=str(tools_dir())), capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 1
     assert "FIX  corp: unknown region eu-wset-1; did you mean eu-west-1?" in result.stdout
@@ -222,12 +222,12 @@ def test_doctor_names_the_v1_first_on_path_and_the_v2_behind_it(tmp_path):
         folder.mkdir()
         (folder / "aws").write_text(f"#!/bin/sh\n{script}\n")
         (folder / "aws").chmod(0o755)
-    env = clean_env(home, PATH=f"{v1}:{VENV_BIN}:{v2}:/usr/bin:/bin")
+    env = clean_env(home, PATH=f"{v1}:{VENV_BIN}:{v2}:{tools_dir()}")
     result = subprocess.run([SSOENV, "doctor"], env=env, capture_output=True, text=True, timeout=60)
     assert (f"FIX  AWS CLI: the `aws` first on PATH is {v1}/aws (aws-cli/1.32.0 Python/3.11 Linux botocore/1.34.0); "
             f"an AWS CLI v2 is at {v2}/aws") in result.stdout
     assert f"-> put {v2} before {v1} in PATH, or remove {v1}/aws" in result.stdout
-    env["PATH"] = f"{v2}:{VENV_BIN}:{v1}:/usr/bin:/bin"
+    env["PATH"] = f"{v2}:{VENV_BIN}:{v1}:{tools_dir()}"
     result = subprocess.run([SSOENV, "doctor"], env=env, capture_output=True, text=True, timeout=60)
     assert f"ok   AWS CLI: {v2}/aws (aws-cli/2.15.0 Python/3.11 Linux exe/x86_64)" in result.stdout
 
