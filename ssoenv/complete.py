@@ -10,11 +10,17 @@ from files: the AWS config and the cached catalog. No boto3, no network.
            -> matching candidates, quoted for bash, one per line
     zsh:   __complete zsh WORD... CURRENT   (words unquoted; zsh filters and quotes)
     fish:  __complete fish WORD... CURRENT  (idem for fish)
-           -> every candidate for the position, NUL-separated
+           -> the candidates for the position that the shell's matching could
+              keep for CURRENT (see loosely), NUL-separated
+
+Fewer candidates make a cheaper Tab in every shell (the shells' side costs more
+than the program's at thousands): a TARGET by account id (`ID`, `ID/ROLE`) is
+offered only once the word starts with a digit, unless the account has no name.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ssoenv.shells import SHELLS
@@ -82,20 +88,88 @@ def _config():
         return None
 
 
-def targets() -> list[str]:
-    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids.
+# The kept TARGET list (paths.completion_index_file): valid while the AWS config and
+# the catalog are the files it was made from. Change this when targets() offers more.
+_INDEX_FORMAT = b"ssoenv-complete-index 1"
 
-    Straight from the catalog's JSON (catalog.load's checks are the loop's own
-    here, without importing the catalog's machinery): at 5,000 entries this is the
-    hot path of a Tab."""
+
+def targets(ids: bool = True) -> list[str]:
+    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids
+    (the id forms of an account with a name only with `ids`). The one place that
+    says what a TARGET may be, for every shell.
+
+    From a kept list while the config and the catalog are unchanged (a Tab then
+    parses neither: at 5,000 entries this is the hot path of a Tab); else made
+    anew and kept."""
+    from ssoenv import paths
+
+    index_file = paths.completion_index_file()
+    key = _index_key(paths.aws_config_file(), paths.catalog_file())
+    kept = _read_index(index_file, key)
+    if kept is None:
+        kept = _collect_targets()
+        try:
+            from ssoenv.cache import atomic_write_bytes
+
+            body = "\0".join([*kept[0], "", *kept[1]]).encode("utf-8", "surrogateescape")
+            atomic_write_bytes(index_file, key + b"\n" + body, durable=False)
+        except Exception:  # read-only or full disk: completion still answers
+            pass
+    named, by_id = kept
+    return named + by_id if ids else named
+
+
+def _index_key(*files) -> bytes:
+    parts = [_INDEX_FORMAT]
+    for file in files:
+        try:
+            st = os.stat(file)
+            parts.append(f"{file}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}".encode("utf-8", "surrogateescape"))
+        except OSError:
+            parts.append(f"{file}:-".encode("utf-8", "surrogateescape"))
+    return b"|".join(parts).replace(b"\n", b"?")
+
+
+def _read_index(file, key: bytes) -> tuple[list[str], list[str]] | None:
+    """The kept (named, by id) lists when they were made for `key`; a regular
+    file only, never through a symlink."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            head = fh.readline(len(key) + 1)
+            if head != key + b"\n":
+                return None
+            items = fh.read().decode("utf-8", "surrogateescape").split("\0")
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    try:
+        cut = items.index("")
+    except ValueError:
+        return None
+    return items[:cut], items[cut + 1:]
+
+
+def _collect_targets() -> tuple[list[str], list[str]]:
+    """(targets by name, and by id when the account has a name too), from the
+    config and straight from the catalog's JSON (catalog.load's checks are the
+    loop's own here, without importing the catalog's machinery)."""
     import json
 
     from ssoenv import paths
 
     config = _config()
-    out = [p.name for p in config.sso_profiles()] if config else []
+    named = [p.name for p in config.sso_profiles()] if config else []
     names: list[str] = []
-    ids: list[str] = []
+    by_id: list[str] = []
     try:
         with open(paths.catalog_file(), "rb") as fh:
             sessions = json.loads(fh.read())["sessions"].values()
@@ -110,12 +184,17 @@ def targets() -> list[str]:
             if not isinstance(account_id, str) or not isinstance(name, str) or not isinstance(roles, list):
                 continue
             roles = [r for r in roles if isinstance(r, str)]
+            ids = [f"{account_id}/{role}" for role in roles] + [account_id]
             if name:
-                out += [f"{name}/{role}" for role in roles]
+                named += [f"{name}/{role}" for role in roles]
                 names.append(name)
-            out += [f"{account_id}/{role}" for role in roles]
-            ids.append(account_id)
-    return list(dict.fromkeys(out + names + ids))
+                by_id += ids
+            else:
+                named += ids
+    # A NUL cannot reach a program's argv, nor the kept list: such a name is not offered.
+    first = [t for t in dict.fromkeys(named + names) if t and "\0" not in t]
+    seen = set(first)
+    return first, [t for t in dict.fromkeys(by_id) if t and t not in seen and "\0" not in t]
 
 
 def option_values(dest: str, choices) -> list[str]:
@@ -165,6 +244,58 @@ def _option_candidates(command: str, expecting: str | None, current: str) -> lis
     return [o for o in by_option if o.startswith("--")] + ["-h"]
 
 
+def _unquoted(current: str) -> str:
+    """The typed word without quote characters (fish hands it over as typed)."""
+    return current.replace("'", "").replace('"', "").replace("\\", "")
+
+
+def loosely(current: str):
+    """A test that keeps every candidate zsh's or fish's matching could offer for
+    `current`: its characters in order, any case, `-` and `_` alike (prefix,
+    substring, fish's subsequence, zsh's usual matcher-lists). None: keep all."""
+    needle = _unquoted(current)
+    if not needle:
+        return None
+    import re
+
+    pattern = ".*?".join("[-_]" if ch in "-_" else re.escape(ch) for ch in needle)
+    return re.compile(pattern, re.IGNORECASE | re.DOTALL).search
+
+
+def _target_place(words: list[str]) -> tuple[str | None, bool]:
+    """(the TARGET command, whether `--` was typed) when the word being completed
+    is its TARGET; (None, False) anywhere else."""
+    from ssoenv.subcommands import COMMANDS
+
+    command, rest = None, []
+    for i, word in enumerate(words):
+        if not word.startswith("-"):
+            command, rest = word, words[i + 1:]
+            break
+    if command not in COMMANDS or command not in TARGET_COMMANDS:
+        return None, False
+    expecting, after_dashes = False, False
+    for word in rest:
+        if expecting:
+            expecting = False
+        elif word == "--" and not after_dashes:
+            after_dashes = True
+        elif word.startswith("-") and word != "-" and not after_dashes:
+            expecting = word in VALUE_OPTIONS
+        else:
+            return None, False  # a TARGET was typed already (several words: pick's query)
+    return command, after_dashes
+
+
+def dashed_targets(words: list[str], current: str) -> list[str]:
+    """Targets that start with `-` where an option is expected: they can stand only
+    after `--` (bash inserts `-- TARGET`). exec's `--` starts the command instead."""
+    command, after_dashes = _target_place(words)
+    if command is None or command == "exec" or after_dashes or not current.startswith("-"):
+        return []
+    return [t for t in targets(current[1:2].isdigit()) if t.startswith(current)]
+
+
 def candidates(words: list[str], current: str) -> list[str]:
     """What may stand where `current` is, after `words` (without the program name)."""
     from ssoenv.subcommands import COMMANDS
@@ -198,7 +329,8 @@ def candidates(words: list[str], current: str) -> list[str]:
     if command == "exec" and (after_dashes or taken >= 1):
         return []  # the command to run: the shell's own completion
     if command in TARGET_COMMANDS or command == "pick":
-        return targets()
+        # By id only once the word starts with a digit: half the candidates less.
+        return targets(_unquoted(current)[:1].isdigit())
     if command == "init":
         return list(SHELLS)
     if command == "admin":
@@ -218,22 +350,49 @@ def main(argv: list[str]) -> int:
             return 2
         line, readline_word = argv
         words, current, raw = split_line(line)
-        from ssoenv.shellout import quote_words_bash
-
         matching = [c for c in candidates(words[1:], current) if c.startswith(current)]
-        quoted = quote_words_bash(matching)
+        quoted = bash_replies(matching, dashed_targets(words[1:], current))
         # readline replaces only its own word, which COMP_WORDBREAKS may have cut
         # shorter than the shell's: print each candidate from where that word starts.
         cut = len(raw) - len(readline_word) if raw.endswith(readline_word) else 0
         if cut:
             quoted = [q[cut:] for q in quoted if q.startswith(raw[:cut])]
-        sys.stdout.write("".join(q + "\n" for q in quoted))
+        sys.stdout.write("".join(q + "\n" for q in quoted if q))
         return 0
     if not argv:
         return 2
     words, current = argv[:-1], argv[-1]
     found = candidates(words, current)
-    if shell == "fish":  # fish reads "candidate<TAB>description"; a tab cannot be a candidate
-        found = [c for c in found if "\t" not in c]
+    keep = loosely(current)
+    if keep is not None:
+        found = [c for c in found if keep(c)]
+    if shell == "fish":
+        # fish reads "candidate<TAB>description", and fish 3.6 aborts on a candidate
+        # holding a newline: such a name is reached by its id.
+        found = [c for c in found if "\t" not in c and "\n" not in c and "\r" not in c]
     sys.stdout.write("".join(c + "\0" for c in found if c))
     return 0
+
+
+def bash_replies(values: list[str], dashed: list[str]) -> list[str]:
+    """COMPREPLY's lines: `values` quoted, `-- TARGET` for each of `dashed`, and, when
+    readline's common prefix of them would end inside one character's quoting
+    (`a\\`, `$'\\`), that prefix cut back to whole characters as one more reply, so
+    readline inserts that instead (`''` when it is empty)."""
+    from ssoenv.shellout import bash_units, quote_words_bash
+
+    replies = quote_words_bash(values) + ["-- " + q for q in quote_words_bash(dashed)]
+    if len(replies) < 2:
+        return replies
+    common = os.path.commonprefix(replies)
+    if "\\" not in common and "$" not in common:
+        return replies  # one character per piece so far: any length is whole
+    units = [bash_units(v) for v in values] + [["-", "-", " ", *bash_units(v)] for v in dashed]
+    whole = ""
+    for pieces in zip(*units, strict=False):
+        if any(p != pieces[0] for p in pieces):
+            break
+        whole += pieces[0]
+    if len(whole) < len(common):
+        replies.append(whole or "''")
+    return replies
