@@ -45,7 +45,16 @@ def split_line(line: str) -> tuple[list[str], str, str]:
     in_word, quote, start, i = False, "", 0, 0
     while i < len(line):
         ch = line[i]
-        if quote == "'":
+        if quote == "$'":  # $'...': bash's ANSI-C quoting, as quote_word_bash writes it
+            if ch == "'":
+                quote = ""
+            elif ch == "\\" and i + 1 < len(line):
+                text, i = _ansi_c_escape(line, i + 1)
+                chars.append(text)
+                continue
+            else:
+                chars.append(ch)
+        elif quote == "'":
             if ch == "'":
                 quote = ""
             else:
@@ -67,6 +76,8 @@ def split_line(line: str) -> tuple[list[str], str, str]:
                 in_word, start = True, i
             if ch in "'\"":
                 quote = ch
+            elif ch == "$" and line[i + 1:i + 2] == "'":
+                quote, i = "$'", i + 1
             elif ch == "\\":
                 if i + 1 < len(line):
                     i += 1
@@ -77,6 +88,32 @@ def split_line(line: str) -> tuple[list[str], str, str]:
     if in_word:
         return words, "".join(chars), line[start:]
     return words, "", ""
+
+
+_ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
+                  "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+
+
+def _ansi_c_escape(line: str, i: int) -> tuple[str, int]:
+    """The character of the escape at line[i:] (after the backslash) in $'...', and
+    where the text goes on."""
+    ch = line[i]
+    if ch in _ANSI_C_SIMPLE:
+        return _ANSI_C_SIMPLE[ch], i + 1
+    for lead, digits, base in (("x", 2, 16), ("u", 4, 16), ("U", 8, 16)):
+        if ch == lead:
+            end = i + 1
+            while end < len(line) and end < i + 1 + digits and line[end] in "0123456789abcdefABCDEF":
+                end += 1
+            if end > i + 1:
+                return chr(min(int(line[i + 1:end], base), 0x10FFFF)), end
+            return "\\" + ch, i + 1
+    if ch in "01234567":
+        end = i
+        while end < len(line) and end < i + 3 and line[end] in "01234567":
+            end += 1
+        return chr(int(line[i:end], 8) & 0xFF), end
+    return "\\" + ch, i + 1
 
 
 def _config():
