@@ -127,13 +127,17 @@ def _config():
 
 # The kept TARGET list (paths.completion_index_file): valid while the AWS config and
 # the catalog are the files it was made from. Change this when targets() offers more.
-_INDEX_FORMAT = b"ssoenv-complete-index 1"
+_INDEX_FORMAT = b"ssoenv-complete-index 2"
+# NAME/ROLE forms are offered once the typed word leaves at most this many of them
+# (before that, the accounts by name: 1,667 candidates instead of 6,668 at 5,000
+# entries, like a directory before its files).
+ROLE_FORMS_LIMIT = 256
 
 
-def targets(ids: bool = True) -> list[str]:
-    """Profile names, ACCOUNT/ROLE (by name and by id), account names and ids
-    (the id forms of an account with a name only with `ids`). The one place that
-    says what a TARGET may be, for every shell.
+def target_groups(ids: bool = True) -> tuple[list[str], list[str]]:
+    """(profiles, account names and ids; ACCOUNT/ROLE by name and by id). The id
+    forms of an account that has a name only with `ids`. The one place that says
+    what a TARGET may be, for every shell.
 
     From a kept list while the config and the catalog are unchanged (a Tab then
     parses neither: at 5,000 entries this is the hot path of a Tab); else made
@@ -148,12 +152,18 @@ def targets(ids: bool = True) -> list[str]:
         try:
             from ssoenv.cache import atomic_write_bytes
 
-            body = "\0".join([*kept[0], "", *kept[1]]).encode("utf-8", "surrogateescape")
+            body = "\0\0".join("\0".join(group) for group in kept).encode("utf-8", "surrogateescape")
             atomic_write_bytes(index_file, key + b"\n" + body, durable=False)
         except Exception:  # read-only or full disk: completion still answers
             pass
-    named, by_id = kept
-    return named + by_id if ids else named
+    short, long, short_ids, long_ids = kept
+    return (short + short_ids, long + long_ids) if ids else (short, long)
+
+
+def targets(ids: bool = True) -> list[str]:
+    """Every TARGET (see target_groups)."""
+    short, long = target_groups(ids)
+    return short + long
 
 
 def _index_key(*files) -> bytes:
@@ -167,9 +177,9 @@ def _index_key(*files) -> bytes:
     return b"|".join(parts).replace(b"\n", b"?")
 
 
-def _read_index(file, key: bytes) -> tuple[list[str], list[str]] | None:
-    """The kept (named, by id) lists when they were made for `key`; a regular
-    file only, never through a symlink."""
+def _read_index(file, key: bytes) -> tuple[list[str], ...] | None:
+    """The kept groups when they were made for `key`; a regular file only, never
+    through a symlink."""
     try:
         fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -183,30 +193,30 @@ def _read_index(file, key: bytes) -> tuple[list[str], list[str]] | None:
             head = fh.readline(len(key) + 1)
             if head != key + b"\n":
                 return None
-            items = fh.read().decode("utf-8", "surrogateescape").split("\0")
+            groups = fh.read().decode("utf-8", "surrogateescape").split("\0\0")
     except (OSError, ValueError):
         return None
     finally:
         os.close(fd)
-    try:
-        cut = items.index("")
-    except ValueError:
+    if len(groups) != 4:
         return None
-    return items[:cut], items[cut + 1:]
+    return tuple(group.split("\0") if group else [] for group in groups)
 
 
-def _collect_targets() -> tuple[list[str], list[str]]:
-    """(targets by name, and by id when the account has a name too), from the
-    config and straight from the catalog's JSON (catalog.load's checks are the
-    loop's own here, without importing the catalog's machinery)."""
+def _collect_targets() -> tuple[list[str], list[str], list[str], list[str]]:
+    """(profiles and account names, ACCOUNT/ROLE by name, account ids, ACCOUNT/ROLE by
+    id) - an account without a name is in the first two by id - from the config and
+    straight from the catalog's JSON (catalog.load's checks are the loop's own here,
+    without importing the catalog's machinery)."""
     import json
 
     from ssoenv import paths
 
     config = _config()
-    named = [p.name for p in config.sso_profiles()] if config else []
-    names: list[str] = []
-    by_id: list[str] = []
+    short = [p.name for p in config.sso_profiles()] if config else []
+    long: list[str] = []
+    short_ids: list[str] = []
+    long_ids: list[str] = []
     try:
         with open(paths.catalog_file(), "rb") as fh:
             sessions = json.loads(fh.read())["sessions"].values()
@@ -220,18 +230,24 @@ def _collect_targets() -> tuple[list[str], list[str]]:
                 continue
             if not isinstance(account_id, str) or not isinstance(name, str) or not isinstance(roles, list):
                 continue
-            roles = [r for r in roles if isinstance(r, str)]
-            ids = [f"{account_id}/{role}" for role in roles] + [account_id]
+            by_id = [f"{account_id}/{role}" for role in roles if isinstance(role, str)]
             if name:
-                named += [f"{name}/{role}" for role in roles]
-                names.append(name)
-                by_id += ids
+                short.append(name)
+                long += [f"{name}/{role}" for role in roles if isinstance(role, str)]
+                short_ids.append(account_id)
+                long_ids += by_id
             else:
-                named += ids
-    # A NUL cannot reach a program's argv, nor the kept list: such a name is not offered.
-    first = [t for t in dict.fromkeys(named + names) if t and "\0" not in t]
-    seen = set(first)
-    return first, [t for t in dict.fromkeys(by_id) if t and t not in seen and "\0" not in t]
+                short.append(account_id)
+                long += by_id
+    # Each once, in the first group that has it. A NUL cannot reach a program's argv,
+    # nor the kept list: such a name is not offered.
+    seen: set[str] = set()
+    groups = []
+    for group in (short, long, short_ids, long_ids):
+        group = [t for t in dict.fromkeys(group) if t and t not in seen and "\0" not in t]
+        seen.update(group)
+        groups.append(group)
+    return groups[0], groups[1], groups[2], groups[3]
 
 
 def option_values(dest: str, choices) -> list[str]:
@@ -333,8 +349,10 @@ def dashed_targets(words: list[str], current: str) -> list[str]:
     return [t for t in targets(current[1:2].isdigit()) if t.startswith(current)]
 
 
-def candidates(words: list[str], current: str) -> list[str]:
-    """What may stand where `current` is, after `words` (without the program name)."""
+def candidates(words: list[str], current: str, match=None) -> list[str]:
+    """What may stand where `current` is, after `words` (without the program name);
+    of the TARGETs only those `match` keeps (the shell's own matching, or a
+    superset of it), NAME/ROLE only once few of them are left (ROLE_FORMS_LIMIT)."""
     from ssoenv.subcommands import COMMANDS
 
     command, rest = None, []
@@ -367,7 +385,12 @@ def candidates(words: list[str], current: str) -> list[str]:
         return []  # the command to run: the shell's own completion
     if command in TARGET_COMMANDS or command == "pick":
         # By id only once the word starts with a digit: half the candidates less.
-        return targets(_unquoted(current)[:1].isdigit())
+        short, long = target_groups(_unquoted(current)[:1].isdigit())
+        if match is not None:
+            short, long = [t for t in short if match(t)], [t for t in long if match(t)]
+        if short and len(long) > ROLE_FORMS_LIMIT:
+            return short
+        return short + long
     if command == "init":
         return list(SHELLS)
     if command == "admin":
@@ -387,7 +410,8 @@ def main(argv: list[str]) -> int:
             return 2
         line, readline_word = argv
         words, current, raw = split_line(line)
-        matching = [c for c in candidates(words[1:], current) if c.startswith(current)]
+        matching = [c for c in candidates(words[1:], current, lambda c: c.startswith(current))
+                    if c.startswith(current)]
         quoted = bash_replies(matching, dashed_targets(words[1:], current))
         # readline replaces only its own word, which COMP_WORDBREAKS may have cut
         # shorter than the shell's: print each candidate from where that word starts.
@@ -399,8 +423,8 @@ def main(argv: list[str]) -> int:
     if not argv:
         return 2
     words, current = argv[:-1], argv[-1]
-    found = candidates(words, current)
     keep = loosely(current)
+    found = candidates(words, current, keep)
     if keep is not None:
         found = [c for c in found if keep(c)]
     if shell == "fish":

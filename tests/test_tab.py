@@ -34,8 +34,8 @@ def _big_catalog(home, accounts: int) -> None:
 
 def test_bash_completion_reads_the_candidates_in_one_go(tmp_path):
     """`mapfile < <(...)` reads a pipe one byte per read(2) (226,723 reads for 227 KB at
-    5,000 entries). The completion function, traced while it runs, must read its ~200 KB
-    in a few hundred reads at most."""
+    5,000 entries). The completion function, traced while it runs, must read its 1,667
+    account names (~23 KB) in a few dozen reads at most."""
     need("bash", "strace")
     home = tmp_path / "home"
     env = clean_env(home)
@@ -53,7 +53,7 @@ def test_bash_completion_reads_the_candidates_in_one_go(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     count, first, last = out.stdout.split("\n")[:3]
-    assert int(count) == 1667 * 3 + 1667  # NAME/ROLE, NAME (the ids only after a digit)
+    assert int(count) == 1667  # the accounts by name (NAME/ROLE once few are left, ids after a digit)
     assert first and last and "\n" not in first
     lines = trace.read_text().splitlines()
     begin = next(i for i, line in enumerate(lines) if '"BEGIN' in line)
@@ -61,8 +61,8 @@ def test_bash_completion_reads_the_candidates_in_one_go(tmp_path):
     reads = [line for line in lines[begin:end] if line.startswith("read(")]
     size = len(subprocess.run([SSOENV, "__complete", "bash", "ssoenv use ", ""], env=env, capture_output=True,
                               timeout=60).stdout)
-    assert size > 150_000
-    assert len(reads) < 1000, f"{len(reads)} read(2) calls for {size} bytes: a byte-wise read is back"
+    assert size > 20_000
+    assert len(reads) < 200, f"{len(reads)} read(2) calls for {size} bytes: a byte-wise read is back"
 
 
 # --- the kept TARGET list ----------------------------------------------------------------
@@ -94,6 +94,23 @@ def test_the_kept_targets_follow_the_config_and_the_catalog(aws_config):
     index.unlink()
     index.symlink_to(cache)
     assert "Second/Admin" in complete.targets()
+
+
+def test_accounts_by_name_first_then_their_roles(aws_config):
+    """Thousands of accounts: Tab offers each by name (like a directory before its files);
+    NAME/ROLE once the typed word leaves few; ids once it starts with a digit."""
+    _big_catalog(paths.catalog_file().parent.parent.parent, 1667)
+    c = complete.candidates
+    everything = c(["use"], "")
+    assert len(everything) == 1667 and "account-00012" in everything
+    assert not [t for t in everything if "/" in t]
+    narrowed = c(["use"], "account-0001", lambda t: t.startswith("account-0001"))
+    assert "account-00012/ReadOnlyAccess" in narrowed and "account-00012" in narrowed
+    # zsh/fish: "read" matches no name, so the roles it matches are offered
+    keep = complete.loosely("read")
+    assert keep is not None
+    assert "account-00012/ReadOnlyAccess" in c(["use"], "read", keep)
+    assert "100000000012" in c(["use"], "1000000000", lambda t: t.startswith("1000000000"))
 
 
 # --- hostile names in the real shells ----------------------------------------------------
