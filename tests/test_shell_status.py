@@ -15,9 +15,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 from support import SHELLS, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
 PROMPT_END = r"\[{status}\](#|\$|>|%) *$"
-# says when it started and when it goes on after a stop (the screen shows the command line too)
-RUN = ("ssoenv exec demo-member -- sh -c 'trap \"echo re\"sumed CONT; echo sta\"\"rted; "
-       "while :; do sleep 1; done'")
+# A child that handles Ctrl-C itself and exits 130 (as terraform does), saying when it
+# started and when it goes on after a stop (the screen shows the command line too).
+RUN = ("ssoenv exec demo-member -- python -c 'import signal as s, sys, time; "
+       "s.signal(s.SIGCONT, lambda *a: print(\"res\" \"umed\", flush=True)); "
+       "s.signal(s.SIGINT, lambda *a: sys.exit(130)); print(\"sta\" \"rted\", flush=True); time.sleep(120)'")
 
 
 @pytest.fixture(scope="module")

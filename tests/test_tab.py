@@ -115,7 +115,8 @@ def test_accounts_by_name_first_then_their_roles(aws_config):
 
 # --- hostile names in the real shells ----------------------------------------------------
 
-TAB_NAMES = ["mixed one", "mixed\ttwo", "tab\tone", "tab\ttwo", "-dash", "new\nline"]
+TAB_NAMES = ["mixed one", "mixed\ttwo", "tab\tone", "tab\ttwo", "-dash", "new\nline", "ctl\tone", "ctl\x1btwo",
+             "dollar one", "dollar$two"]
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +163,16 @@ def test_bash_tab_keeps_the_typed_prefix_next_to_control_characters(tab_world):
         tmux.type("ssoenv use mi")
         tmux.keys("Tab")
         tmux.wait(r"ssoenv use mixed *$")
+        tmux.keys("C-u")
+        # `ctl$'\t'one`, `ctl$'\E'two`: readline's own common part would be `ctl$'\`
+        tmux.type("ssoenv use ct")
+        tmux.keys("Tab")
+        tmux.wait(r"ssoenv use ctl *$")
+        tmux.keys("C-u")
+        # `dollar\ one`, `dollar\$two`: ... and here `dollar\`
+        tmux.type("ssoenv use do")
+        tmux.keys("Tab")
+        tmux.wait(r"ssoenv use dollar *$")
         tmux.keys("C-u")
         tmux.type("ssoenv use ta")
         tmux.keys("Tab")
