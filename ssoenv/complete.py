@@ -315,57 +315,15 @@ def loosely(current: str):
     return re.compile(pattern, re.IGNORECASE | re.DOTALL).search
 
 
-def _target_place(words: list[str]) -> tuple[str | None, bool]:
-    """(the TARGET command, whether `--` was typed) when the word being completed
-    is its TARGET; (None, False) anywhere else."""
-    from ssoenv.subcommands import COMMANDS
-
+def _place(words: list[str]) -> tuple[str | None, int, str | None, bool]:
+    """Where the next word stands after `words` (without the program name): the
+    subcommand, how many of its positional words are typed, the option whose value
+    comes next, and whether `--` was typed."""
     command, rest = None, []
     for i, word in enumerate(words):
         if not word.startswith("-"):
             command, rest = word, words[i + 1:]
             break
-    if command not in COMMANDS or command not in TARGET_COMMANDS:
-        return None, False
-    expecting, after_dashes = False, False
-    for word in rest:
-        if expecting:
-            expecting = False
-        elif word == "--" and not after_dashes:
-            after_dashes = True
-        elif word.startswith("-") and word != "-" and not after_dashes:
-            expecting = word in VALUE_OPTIONS
-        else:
-            return None, False  # a TARGET was typed already (several words: pick's query)
-    return command, after_dashes
-
-
-def dashed_targets(words: list[str], current: str) -> list[str]:
-    """Targets that start with `-` where an option is expected: they can stand only
-    after `--` (bash inserts `-- TARGET`). exec's `--` starts the command instead."""
-    command, after_dashes = _target_place(words)
-    if command is None or command == "exec" or after_dashes or not current.startswith("-"):
-        return []
-    return [t for t in targets(current[1:2].isdigit()) if t.startswith(current)]
-
-
-def candidates(words: list[str], current: str, match=None) -> list[str]:
-    """What may stand where `current` is, after `words` (without the program name);
-    of the TARGETs only those `match` keeps (the shell's own matching, or a
-    superset of it), NAME/ROLE only once few of them are left (ROLE_FORMS_LIMIT)."""
-    from ssoenv.subcommands import COMMANDS
-
-    command, rest = None, []
-    for i, word in enumerate(words):
-        if not word.startswith("-"):
-            command, rest = word, words[i + 1:]
-            break
-    if command is None:
-        if current.startswith("-"):
-            return list(GLOBAL_OPTIONS)
-        return list(COMMANDS)
-    if command not in COMMANDS:
-        return []
     taken, expecting, after_dashes = 0, None, False
     for word in rest:
         if after_dashes:
@@ -379,6 +337,32 @@ def candidates(words: list[str], current: str, match=None) -> list[str]:
                 expecting = word
         else:
             taken += 1
+    return command, taken, expecting, after_dashes
+
+
+def dashed_targets(words: list[str], current: str) -> list[str]:
+    """Targets that start with `-` where an option is expected: they can stand only
+    after `--` (bash inserts `-- TARGET`). exec's `--` starts the command instead."""
+    command, taken, expecting, after_dashes = _place(words)
+    if (command not in TARGET_COMMANDS or command == "exec" or taken or expecting or after_dashes
+            or not current.startswith("-")):
+        return []
+    return [t for t in targets(current[1:2].isdigit()) if t.startswith(current)]
+
+
+def candidates(words: list[str], current: str, match=None) -> list[str]:
+    """What may stand where `current` is, after `words` (without the program name);
+    of the TARGETs only those `match` keeps (the shell's own matching, or a
+    superset of it), NAME/ROLE only once few of them are left (ROLE_FORMS_LIMIT)."""
+    from ssoenv.subcommands import COMMANDS
+
+    command, taken, expecting, after_dashes = _place(words)
+    if command is None:
+        if current.startswith("-"):
+            return list(GLOBAL_OPTIONS)
+        return list(COMMANDS)
+    if command not in COMMANDS:
+        return []
     if not after_dashes and (expecting or current.startswith("-")):
         return _option_candidates(command, expecting, current)
     if command == "exec" and (after_dashes or taken >= 1):
