@@ -1,5 +1,6 @@
 """Start-up cost of what the shell runs on a keystroke: Tab completion of a
-TARGET and the picker (Ctrl-A) up to fzf, against the interpreter they run on.
+TARGET (the program alone) and the picker (Ctrl-A) up to fzf, against the
+interpreter they run on.
 
     .venv/bin/python benchmarks/bench_shell.py [--quick] [--runs N]
 
@@ -7,8 +8,10 @@ With 5,001 cached entries (1,667 accounts x 3 roles), measures (wall time, media
 and p90; hyperfine -N when installed):
   * `ssoenv __complete bash 'ssoenv use acc' acc`: what bash's Tab runs (matching,
     quoted candidates); budget <= 2 x `python -c pass`.
-  * `ssoenv __complete zsh use ''` and `... fish use ''`: every TARGET candidate
-    (about 13,000), for zsh's and fish's own matching; same budget.
+  * `ssoenv __complete zsh use ''` and `... fish use ''`: the TARGET candidates
+    (the 1,667 accounts by name and the profiles), for zsh's and fish's own
+    matching; same budget. The program alone: bench_tab.py times Tab end to end
+    in each shell.
   * picker ready: what `ssoenv pick` does before fzf draws (config, catalog,
     entries, frecency order, labels, importing iterfzf; the preview pane's file
     is written while fzf draws and is not counted); budget

@@ -199,9 +199,15 @@ ssoenv() {
 __ssoenv_complete() {
     # The line up to the cursor (the program splits it the way the shell will) and
     # readline's own word, which COMP_WORDBREAKS (=, :) may have cut shorter.
-    # One candidate per line, each already quoted for bash.
-    \builtin mapfile -t COMPREPLY < <("${__ssoenv_bin[@]}" __complete bash "${COMP_LINE:0:COMP_POINT}" \
-        "${COMP_WORDS[COMP_CWORD]-}" 2>/dev/null)
+    # One candidate per line, each already quoted for bash. Read in one go and
+    # split in memory: `mapfile < <(...)` reads a pipe one byte per read(2).
+    \builtin local __ssoenv_out __ssoenv_glob='' IFS=$'\n'
+    __ssoenv_out=$("${__ssoenv_bin[@]}" __complete bash "${COMP_LINE:0:COMP_POINT}" \
+        "${COMP_WORDS[COMP_CWORD]-}" 2>/dev/null) || \builtin return 0
+    [[ $- == *f* ]] || { __ssoenv_glob=1; \builtin set -f; }  # `local -` needs bash 4.4
+    # shellcheck disable=SC2206  # split on newlines only, no globbing: on purpose
+    COMPREPLY=($__ssoenv_out)
+    [[ -z $__ssoenv_glob ]] || \builtin set +f
 }
 \builtin complete -o bashdefault -o default -F __ssoenv_complete ssoenv
 

@@ -171,7 +171,7 @@ ssoenv() {
             __ssoenv_render
             ;;
         (login|logout)
-            "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$?
+            __ssoenv_job "$@" || __ssoenv_st=$?
             if (( __ssoenv_st == 0 )) && [[ -n ${SSOENV_ACCOUNT_ID-} ]]; then
                 # The prompt must not go on showing time left on a session that ended.
                 __ssoenv_out=$("${__ssoenv_bin[@]}" use --session-state --shell zsh 2>/dev/null) &&
@@ -179,8 +179,37 @@ ssoenv() {
                 __ssoenv_render
             fi
             ;;
-        (*) "${__ssoenv_bin[@]}" "$@" || __ssoenv_st=$? ;;
+        (*) __ssoenv_job "$@" || __ssoenv_st=$? ;;
     esac
+    return __ssoenv_st
+}
+
+__ssoenv_job() {
+    # The program, with its own status also when Ctrl-Z and `fg` came in between: zsh
+    # then goes on with the rest of a function in a forked shell that saw only the
+    # stop (148), and `fg` reports that shell's status. So the program runs in a
+    # subshell that waits for it and, once resumed, leaves the real status in a file
+    # for that forked shell, which exits with it.
+    \builtin emulate -L zsh
+    [[ -o monitor ]] || { "${__ssoenv_bin[@]}" "$@"; return }  # no job control: no Ctrl-Z
+    local -i __ssoenv_sub=$ZSH_SUBSHELL __ssoenv_st=0
+    local __ssoenv_file=${XDG_RUNTIME_DIR:-${TMPDIR:-/tmp}}/ssoenv-status.$$.$RANDOM$RANDOM
+    (
+        local -i resumed=0 code=0
+        TRAPCONT() { resumed=1 }
+        TRAPINT() { return 0 }  # the program decides what an interrupt means
+        "${__ssoenv_bin[@]}" "$@" || code=$?
+        if (( resumed )); then
+            \builtin setopt no_clobber  # never through a file or link someone else made
+            { \builtin print -r -- $code >$__ssoenv_file } 2>/dev/null
+        fi
+        exit code
+    ) || __ssoenv_st=$?
+    if (( ZSH_SUBSHELL > __ssoenv_sub )) && [[ -f $__ssoenv_file && ! -L $__ssoenv_file ]]; then
+        __ssoenv_st=$(<$__ssoenv_file)
+        \command rm -f -- $__ssoenv_file
+        exit __ssoenv_st
+    fi
     return __ssoenv_st
 }
 

@@ -83,6 +83,11 @@ def catalog_file() -> Path:
     return state_dir() / "catalog.json"
 
 
+def completion_index_file() -> Path:
+    """Every TARGET Tab can offer, kept while the config and the catalog stay (ssoenv.complete)."""
+    return state_dir() / "complete-targets"
+
+
 def listing_file(view: str) -> Path:
     """One rendered listing of the catalog (ssoenv.listing): `view` is its name."""
     return state_dir() / "listings" / view

@@ -67,18 +67,26 @@ def _ansi_c_code(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
+def bash_units(value: str) -> list[str]:
+    """`value` quoted for bash, one piece per character: a plain character as it is,
+    one that means something to the shell behind a backslash, a control character as
+    its own $'...'. Pieces, so that readline's common prefix of several candidates
+    can be kept from ending inside one (a dangling backslash or an unclosed $')."""
+    value = _clean(value)
+    return [ch if _BASH_PLAIN.match(ch) or (ord(ch) > 0x7f and ch.isprintable())
+            else "\\" + ch if ch.isprintable()
+            else "$'" + (_ANSI_C.get(ch) or _ansi_c_code(ch)) + "'"
+            for ch in value]
+
+
 def quote_word_bash(value: str) -> str:
     """One word as bash's own completion writes it: characters that mean something
-    to the shell behind a backslash (so what the user typed stays a prefix of it),
-    or $'...' when the value holds control characters (a backslash-newline would
-    be a line continuation)."""
+    to the shell behind a backslash, so what the user typed stays a prefix of it
+    (also next to a name with control characters, each in its own $'...': a
+    backslash-newline would be a line continuation)."""
     if _BASH_PLAIN_WORD.match(value):  # the common case: nothing to quote
         return value
-    value = _clean(value)
-    if not value.isprintable():
-        body = "".join(_ANSI_C.get(ch) or (ch if ch.isprintable() else _ansi_c_code(ch)) for ch in value)
-        return "$'" + body + "'"
-    return "".join(ch if _BASH_PLAIN.match(ch) or ord(ch) > 0x7f else "\\" + ch for ch in value)
+    return "".join(bash_units(value))
 
 
 def quote_words_bash(values: list[str]) -> list[str]:
