@@ -19,6 +19,7 @@ the median over the rounds. The budget (DESIGN.md): ssoenv adds at most 1/10 of 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
@@ -29,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import termios
-import fcntl
 import time
 from pathlib import Path
 

@@ -301,6 +301,7 @@ function __ssoenv_pick
     set -l out ($__ssoenv_bin pick --shell fish </dev/tty)
     if test $status -eq 0
         printf '%s\n' $out | source
+        __ssoenv_render # a repaint emits no fish_prompt event
     end
     # The typed command line is left as it was.
     commandline -f repaint
