@@ -123,14 +123,14 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
         label = "aws configure export-credentials --profile bench"
         commands[label] = [AWS_V2, "configure", "export-credentials", "--profile", common.PROFILE]
         per_runs[label] = aws_runs
-    stats = common.time_commands(commands, env, runs=per_runs, warmup=warmup)
-    stats.update(common.time_commands({
-        "ssoenv list  (TSV to a pipe)": [SSOENV, "list"],
-        "ssoenv list --json  (to a pipe)": [SSOENV, "list", "--json"],
-    }, env, runs=runs, warmup=warmup, output="pipe"))
-    stats.update(common.time_commands({
-        "picker data ready (python -c ..., no fzf)": [PYTHON, "-c", PICKER_READY],
-    }, env, runs=runs, warmup=warmup))
+    piped = {"ssoenv list  (TSV to a pipe)": [SSOENV, "list"],
+             "ssoenv list --json  (to a pipe)": [SSOENV, "list", "--json"]}
+    commands.update(piped)
+    commands["picker data ready (python -c ..., no fzf)"] = [PYTHON, "-c", PICKER_READY]
+    per_runs.update({label: runs for label in commands if label not in per_runs})
+    # one interleaved run: the floor and every command in each round
+    stats = common.time_commands(commands, env, runs=per_runs, warmup=warmup,
+                                 outputs={label: "pipe" for label in piped})
     calls_after = emu.calls()
     portal_during = common.portal_calls(calls_after) - common.portal_calls(calls_before)
 

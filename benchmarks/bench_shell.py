@@ -66,18 +66,18 @@ def main() -> int:
         common.note(f"setup: {entries} catalog entries ({time.perf_counter() - started:.1f} s)")
         calls_before = common.portal_calls(emu.calls())
 
-        stats = common.time_commands({
-            "python -c pass": [PYTHON, "-c", "pass"],
-        }, env, runs=runs, warmup=warmup)
-        stats.update(common.time_commands({
+        piped = {
             "Tab, bash: __complete bash 'ssoenv use acc' acc": [SSOENV, "__complete", "bash", "ssoenv use acc", "acc"],
             "Tab, zsh: __complete zsh use '' (all targets)": [SSOENV, "__complete", "zsh", "use", ""],
             "Tab, fish: __complete fish use '' (all targets)": [SSOENV, "__complete", "fish", "use", ""],
-        }, env, runs=runs, warmup=warmup, output="pipe"))
-        stats.update(common.time_commands({
+        }
+        # one interleaved run: the floor and every command in each round
+        stats = common.time_commands({
+            "python -c pass": [PYTHON, "-c", "pass"],
+            **piped,
             "picker ready (python -c ..., no fzf)": [PYTHON, "-c", PICKER_READY],
             "preview pane: python -m ssoenv.preview FILE 42": [PYTHON, "-m", "ssoenv.preview", preview_file, "42"],
-        }, env, runs=runs, warmup=warmup))
+        }, env, runs=runs, warmup=warmup, outputs={label: "pipe" for label in piped})
         portal_during = common.portal_calls(emu.calls()) - calls_before
 
         base = stats["python -c pass"].median
