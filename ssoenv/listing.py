@@ -67,6 +67,15 @@ def key_text(key: tuple[str, str, str]) -> str:
     return joined if "".join(key).isprintable() else json.dumps(list(key))
 
 
+def _key_lines(entries: list[Entry]) -> str:
+    """key_text of each entry, one per line: joined column by column when every field is
+    printable (as a rule), else entry by entry."""
+    columns = [list(map(itemgetter(i), entries)) for i in (0, 1, 3)]  # sso_session, account_id, role
+    if all("".join(column).isprintable() for column in columns):
+        return "\n".join(map(_KEY_SEP.join, zip(*columns, strict=True)))
+    return "\n".join([key_text(e.key) for e in entries])
+
+
 # --------------------------------------------------------------------------- reading and keeping
 
 def inputs(config: AwsConfig, sso_session: str | None) -> dict:
@@ -113,7 +122,8 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
         entries = catalog.entries(config, data)
         if sso_session:
             entries = [e for e in entries if e.sso_session == sso_session]
-        entries = ordered(entries)
+        if not catalog.in_listing_order(data, entries):  # sorted at sync time, as a rule
+            entries = ordered(entries)
         key_lines = b""
         if view == TSV:
             body = tsv(entries).encode()
@@ -121,7 +131,7 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
             body = json_rows(entries).encode()
         else:
             body = "".join(picker_lines(entries)).encode()
-            key_lines = "\n".join([key_text(e.key) for e in entries]).encode()
+            key_lines = _key_lines(entries).encode()
     listing = Listing(view, catalog.summary(data), len(entries), body, key_lines, entries)
     if data.get("generation"):
         _keep(listing, data["generation"], inputs(config, sso_session))
@@ -205,7 +215,7 @@ def tsv(entries: list[Entry]) -> str:
                _escaped(list(map(itemgetter(3), entries))),
                _escaped(list(map({None: "-"}.get, profiles, profiles))),
                _escaped(list(map(itemgetter(0), entries)))]
-    return "".join(map("{}\t{}\t{}\t{}\t{}\n".format, *columns))
+    return "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n" if entries else ""
 
 
 NAME_WIDTH = 40  # the picker pads account names to the longest, up to this
