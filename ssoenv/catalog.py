@@ -154,6 +154,8 @@ def _put_in_listing_order(record: dict) -> None:
     then needs no sort of its 30,000 entries (in_listing_order)."""
     record.pop("sorted", None)
     accounts = record.get("accounts")
+    if not isinstance(accounts, list):
+        return
     try:
         accounts.sort(key=lambda a: (a["name"].lower(), a["id"]))
         for account in accounts:
