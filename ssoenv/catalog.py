@@ -182,6 +182,21 @@ def in_listing_order(data: dict, entries: list[Entry]) -> bool:
         return False
 
 
+def count(data: dict, logins: set[str]) -> int:
+    """How many account x role entries the catalog has for `logins`: the first so many
+    of entries() (the rest are profiles it does not know)."""
+    total = 0
+    for name, record in data["sessions"].items():
+        if name in logins:
+            for account in record.get("accounts", []):
+                try:
+                    _, _, roles = account["id"], account["name"], account["roles"]
+                except (KeyError, TypeError):
+                    continue  # skipped by _account_entries too
+                total += len(roles)
+    return total
+
+
 def generation() -> str | None:
     """The generation of the catalog file as it is now, read from its first bytes
     (no parse of the accounts); None if there is no file or it has none (written
