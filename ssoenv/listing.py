@@ -180,18 +180,19 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
             bare = catalog_entries.copy()
             for i in with_profile:
                 bare[i] = bare[i]._replace(profile=None)
+        rows, keys = _rows(view, bare), _key_lines(bare).encode()
         if generation:
-            _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(_rows(view, bare)).encode(),
-                          _key_lines(bare).encode()), generation, rows_inputs(config, sso_session), view=view)
+            _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(rows).encode(), keys),
+                  generation, rows_inputs(config, sso_session), view=view)
         if unknown:
             entries = ordered(catalog_entries + unknown)
-            rows = _rows(view, entries)
+            rows, keys = _rows(view, entries), _key_lines(entries).encode()
         else:
             entries = catalog_entries
-            rows = _rows(view, bare) if with_profile else _rows(view, entries)
             for i in with_profile:
                 rows[i] = _with_profile(view, rows[i], entries[i][0], entries[i][4])
-        keys = _key_lines(entries).encode() if view == PICKER else b""
+        if view != PICKER:
+            keys = b""
     listing = Listing(view, catalog.summary(data), len(entries), _body(view, rows).encode(), keys, entries)
     if generation and keep_view:
         _keep(listing, generation, inputs(config, sso_session))
