@@ -316,3 +316,15 @@ def test_a_profile_the_catalog_does_not_know_is_rendered_in_full(org, aws_config
     status, out, err = ssoenv("list")
     assert status == 0, err
     assert "999999999999\tGone\tghost\tcorp" in out and out == rendered_now(listing.TSV)
+
+
+def test_a_catalog_not_saved_in_listing_order_is_sorted_for_the_listing(org, aws_config):
+    """A catalog from an older ssoenv (or edited by hand) has no "sorted" mark: its order is not trusted."""
+    known_profiles_only(aws_config)  # else the profile of its own makes the listing sort anyway
+    before = ssoenv("list")[1]
+    data = catalog.load()
+    record = data["sessions"]["corp"]
+    assert record.pop("sorted") == 1  # the sync saved it in listing order
+    record["accounts"].reverse()
+    paths.catalog_file().write_text(json.dumps(data))
+    assert ssoenv("list")[1] == before
