@@ -134,7 +134,7 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
     calls_after = emu.calls()
     portal_during = common.portal_calls(calls_after) - common.portal_calls(calls_before)
 
-    base = stats["python -c pass"].median
+    base = stats["python -c pass"]
     budgets = {
         "ssoenv exec --account ID --role ROLE -- true": EXEC_BUDGET,
         "ssoenv exec bench -- true": EXEC_BUDGET,
@@ -144,16 +144,16 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
     }
     rows = []
     for label, s in stats.items():
-        ratio = s.median / base
+        ratio = s.ratio_to(base)
         budget = budgets.get(label)
         if budget:
             verdict = "ok" if ratio <= budget else "OVER"
-            budget_text = f"<= {budget:g}x ({ms(budget * base)})"
+            budget_text = f"<= {budget:g}x ({ms(budget * base.median)})"
         else:
             verdict, budget_text = "", ""
         rows.append([label, ms(s.median), ms(s.p90), str(len(s.times)), f"{ratio:.2f}x", budget_text, verdict])
     common.print_table(f"Wall time ({stats['python -c pass'].tool}; {entries} cached entries; "
-                       f"ratio = median / median of `python -c pass`)",
+                       f"ratio = median of the per-round ratios to `python -c pass`, timed interleaved)",
                        ["command", "median", "p90", "runs", "ratio", "budget", ""], rows)
 
     if have_aws:
