@@ -158,7 +158,7 @@ __ssoenv_hook() {
     # \037 between them) with those of the last render, and one of the clock with the
     # time that render holds until. Anything else: render (and maybe renew) again.
     __ssoenv_ret=$?
-    if [[ -n ${SSOENV_ACCOUNT_ID-}$SSOENV_PROMPT_SEGMENT ]]; then
+    if [[ -n ${SSOENV_ACCOUNT_ID-}${SSOENV_PROMPT_SEGMENT-} ]]; then
         __ssoenv_k=${SSOENV_ACCOUNT_ID-}$'\037'${SSOENV_ACCOUNT_NAME-}$'\037'${SSOENV_PROFILE-}$'\037'${SSOENV_ROLE-}$'\037'${SSOENV_MODE-}$'\037'${AWS_PROFILE-}$'\037'${AWS_ACCESS_KEY_ID:+1}$'\037'${SSOENV_LOGGED_OUT-}$'\037'${SSOENV_EXPIRES-}$'\037'${SSOENV_PROMPT_COLOR-}
         # Without $EPOCHSECONDS (bash < 5) the clock test always holds: a render each time.
         if [[ $__ssoenv_k != "$__ssoenv_key" ]] || ((${EPOCHSECONDS:-__ssoenv_until} >= __ssoenv_until)); then
