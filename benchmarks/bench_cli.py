@@ -123,18 +123,18 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
         label = "aws configure export-credentials --profile bench"
         commands[label] = [AWS_V2, "configure", "export-credentials", "--profile", common.PROFILE]
         per_runs[label] = aws_runs
-    stats = common.time_commands(commands, env, runs=per_runs, warmup=warmup)
-    stats.update(common.time_commands({
-        "ssoenv list  (TSV to a pipe)": [SSOENV, "list"],
-        "ssoenv list --json  (to a pipe)": [SSOENV, "list", "--json"],
-    }, env, runs=runs, warmup=warmup, output="pipe"))
-    stats.update(common.time_commands({
-        "picker data ready (python -c ..., no fzf)": [PYTHON, "-c", PICKER_READY],
-    }, env, runs=runs, warmup=warmup))
+    piped = {"ssoenv list  (TSV to a pipe)": [SSOENV, "list"],
+             "ssoenv list --json  (to a pipe)": [SSOENV, "list", "--json"]}
+    commands.update(piped)
+    commands["picker data ready (python -c ..., no fzf)"] = [PYTHON, "-c", PICKER_READY]
+    per_runs.update({label: runs for label in commands if label not in per_runs})
+    # one interleaved run: the floor and every command in each round
+    stats = common.time_commands(commands, env, runs=per_runs, warmup=warmup,
+                                 outputs={label: "pipe" for label in piped})
     calls_after = emu.calls()
     portal_during = common.portal_calls(calls_after) - common.portal_calls(calls_before)
 
-    base = stats["python -c pass"].median
+    base = stats["python -c pass"]
     budgets = {
         "ssoenv exec --account ID --role ROLE -- true": EXEC_BUDGET,
         "ssoenv exec bench -- true": EXEC_BUDGET,
@@ -144,16 +144,16 @@ def run(emu, sandbox: common.Sandbox, runs: int, aws_runs: int, warmup: int, sta
     }
     rows = []
     for label, s in stats.items():
-        ratio = s.median / base
+        ratio = s.ratio_to(base)
         budget = budgets.get(label)
         if budget:
             verdict = "ok" if ratio <= budget else "OVER"
-            budget_text = f"<= {budget:g}x ({ms(budget * base)})"
+            budget_text = f"<= {budget:g}x ({ms(budget * base.median)})"
         else:
             verdict, budget_text = "", ""
         rows.append([label, ms(s.median), ms(s.p90), str(len(s.times)), f"{ratio:.2f}x", budget_text, verdict])
     common.print_table(f"Wall time ({stats['python -c pass'].tool}; {entries} cached entries; "
-                       f"ratio = median / median of `python -c pass`)",
+                       f"ratio = median of the per-round ratios to `python -c pass`, timed interleaved)",
                        ["command", "median", "p90", "runs", "ratio", "budget", ""], rows)
 
     if have_aws:

@@ -1,37 +1,47 @@
-"""What the ssoenv prompt segment costs per prompt, in each shell.
+"""What ssoenv adds to each prompt, the whole cycle, in bash, zsh and fish.
 
-bash and zsh: N renders in a loop inside one shell, timed with the shell's own clock
-($EPOCHREALTIME), minus the same loop doing nothing. What is timed is what runs
-before each prompt: the hook (bash PROMPT_COMMAND `__ssoenv_hook`, zsh precmd
-`__ssoenv_precmd`; both compute SSOENV_PROMPT_SEGMENT) and, separately, the
-`ssoenv_prompt` function. fish has no sub-second clock variable: the whole fish
-process is timed for N renders and for none, and the difference divided by N.
-For scale: a process per prompt (`python -I -c pass`, and starship if installed).
+Each shell runs interactively on a pty, the way a user has it: its rc file sets a prompt
+and (or not) loads `ssoenv init SHELL`. The benchmark types a batch of Enters on an empty
+line and waits until the prompt has been drawn once per Enter, so a figure holds all a
+prompt costs: the dispatch (bash PROMPT_COMMAND, zsh precmd, fish's fish_prompt event),
+ssoenv's hook, the prompt's expansion (bash PS1, zsh PROMPT) or fish_prompt with its
+substitutions, the key bindings and the line editor. The same shell with no snippet is
+the floor; one batch of `/bin/true` lines in it gives the cost of one process started by
+that shell.
 
-Each bash/zsh figure is the median of 5 runs. Figures, not pass/fail. The budget (DESIGN.md):
-a render costs at most 1/10 of starting one process (`/bin/true`) in the same shell, measured
-in the same run (the last column; the loop's own cost subtracted as for the renders).
+Batches are interleaved and paired per round: each round times every shell once, and
+each shell's cost per prompt is taken against the floor of the same round; the figure is
+the median over the rounds. The budget (DESIGN.md): ssoenv adds at most 1/10 of one
+`/bin/true` started by that shell, with no process of its own. Figures, not pass/fail.
 
-    .venv/bin/python benchmarks/bench_prompt.py [-n 2000]
+    .venv/bin/python benchmarks/bench_prompt.py [--quick] [--runs N] [--only bash,zsh,fish] [-n ENTERS]
 """
 
 from __future__ import annotations
 
-import argparse
+import fcntl
 import os
+import pty
+import select
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+ROOT = common.ROOT
 BUDGET_SHARE = 0.1  # of one /bin/true started by the same shell
+MARK = "@@prompt@@"
 
 STATES = {
-    "no switch": {},
+    "no account active": {},
     "switched, 42m left": {"SSOENV_ACCOUNT_ID": "222222222222", "SSOENV_ACCOUNT_NAME": "MemberAccount",
                            "SSOENV_ROLE": "ReadOnlyAccess", "SSOENV_SESSION": "demo",
                            "SSOENV_MODE": "credentials", "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE",
@@ -42,6 +52,15 @@ STATES = {
                              "SSOENV_EXPIRES": "+11130"},
 }
 
+# The user's own prompt in each shell (MARK counts the prompts drawn), and how the rc
+# file loads the snippet. zsh: with prompt_subst, as most zsh setups have it.
+RC = {
+    "bash": "PS1='" + MARK + r" \W \$ '" + "\n{load}",
+    "zsh": "setopt prompt_subst\nPROMPT='" + MARK + " %1~ %# '\n{load}",
+    "fish": "set -g fish_greeting\nfunction fish_prompt\n    printf '%s %s> ' " + MARK + " (prompt_pwd)\nend\n{load}",
+}
+LOAD = {"bash": "source {path}\n", "zsh": "source {path}\n", "fish": "source {path}\n"}
+
 
 def snippet(shell: str, directory: Path) -> Path:
     out = subprocess.run([sys.executable, "-m", "ssoenv", "init", shell], capture_output=True, text=True,
@@ -51,125 +70,133 @@ def snippet(shell: str, directory: Path) -> Path:
     return path
 
 
-def _env(state: dict, now: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SSOENV_", "AWS_"))}
-    for key, value in state.items():
-        env[key] = str(now + int(value[1:])) if value.startswith("+") else value
-    env["SSOENV_PROMPT_COLOR"] = "1"
-    return env
+class PtyShell:
+    """One interactive shell on a pty; `type` sends keys and waits for `prompts` prompts."""
 
+    def __init__(self, shell: str, home: Path, load: Path | None, state: dict, now: int):
+        home.mkdir(parents=True)
+        env = {k: v for k, v in common.clean_environ().items() if not k.startswith(("SSOENV_", "AWS_"))}
+        env.update(HOME=str(home), TERM="xterm-256color", XDG_CONFIG_HOME=str(home / ".config"),
+                   XDG_DATA_HOME=str(home / ".local/share"), XDG_CACHE_HOME=str(home / ".cache"),
+                   XDG_STATE_HOME=str(home / ".local/state"), HISTFILE=str(home / "history"))
+        for key, value in state.items():
+            env[key] = str(now + int(value[1:])) if value.startswith("+") else value
+        rc_text = RC[shell].format(load=LOAD[shell].format(path=load) if load else "")
+        if shell == "bash":
+            rc = home / ".bashrc"
+            argv = ["bash", "--noprofile", "--rcfile", str(rc), "-i"]
+        elif shell == "zsh":
+            rc = home / ".zshrc"
+            env["ZDOTDIR"] = str(home)
+            argv = ["zsh", "-i"]
+        else:
+            rc = home / ".config" / "fish" / "config.fish"
+            # Else fish's first start leaves a man-page parser running in the background.
+            (home / ".local/share/fish/generated_completions").mkdir(parents=True)
+            env["fish_history"] = ""  # no history file to write per line
+            argv = ["fish", "-i"]
+        rc.parent.mkdir(parents=True, exist_ok=True)
+        rc.write_text(rc_text)
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the shell
+            os.chdir(home)
+            os.execvpe(argv[0], argv, env)
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+        self.tail = b""
+        self.wait(1, timeout=60)  # the first prompt
+        self.type(b"\r" * 20, 20)  # warm: zsh's compinit at the first prompt, fish's autoloads
 
-POSIX_LOOP = """
-source {snippet}
-n={n}
-t0=$EPOCHREALTIME; for ((i = 0; i < n; i++)); do :; done; t1=$EPOCHREALTIME
-for ((i = 0; i < n; i++)); do {hook}; done; t2=$EPOCHREALTIME
-for ((i = 0; i < n; i++)); do ssoenv_prompt >/dev/null; done; t3=$EPOCHREALTIME
-for ((i = 0; i < {spawns}; i++)); do /bin/true; done; t4=$EPOCHREALTIME
-echo "$t0 $t1 $t2 $t3 $t4"
-"""
+    def wait(self, prompts: int, timeout: float = 120) -> None:
+        mark, seen, deadline = MARK.encode(), 0, time.monotonic() + timeout
+        while seen < prompts:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise RuntimeError(f"{seen} of {prompts} prompts within {timeout} s; last output "
+                                   f"{self.tail[-300:]!r}")
+            data = self.tail + os.read(self.fd, 1 << 16)
+            seen += data.count(mark)
+            # Keep what could be the start of a mark cut in two.
+            self.tail = data[-(len(mark) - 1):] if not data.endswith(mark) else b""
 
-
-def bench_posix(shell: str, path: Path, n: int, env: dict, repeats: int = 5) -> tuple[float, float, float]:
-    """(hook, ssoenv_prompt, one /bin/true) in µs: medians of `repeats` runs (this machine
-    has 2 cores and neighbours)."""
-    runs = [_bench_posix_once(shell, path, n, env) for _ in range(repeats)]
-    return tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[return-value]
-
-
-def _bench_posix_once(shell: str, path: Path, n: int, env: dict) -> tuple[float, float, float]:
-    hook = "__ssoenv_hook" if shell == "bash" else "__ssoenv_precmd"
-    spawns = max(50, n // 20)
-    script = POSIX_LOOP.format(snippet=path, n=n, hook=hook, spawns=spawns)
-    if shell == "zsh":
-        script = "zmodload zsh/datetime\n" + script
-        argv = ["zsh", "-f", "-c", script]
-    else:
-        argv = ["bash", "--noprofile", "--norc", "-c", script]
-    out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout.split()
-    t0, t1, t2, t3, t4 = (float(x.replace(",", ".")) for x in out)
-    empty = (t1 - t0) / n
-    return ((t2 - t1) / n - empty) * 1e6, ((t3 - t2) / n - empty) * 1e6, ((t4 - t3) / spawns - empty) * 1e6
-
-
-FISH_LOOP = """
-source {snippet}
-for i in (string split ' ' -- (string repeat -n {n} 'x '))
-    {body}
-end
-"""
-
-
-def bench_fish(path: Path, n: int, env: dict) -> float:
-    def run(body: str, count: int) -> float:
-        script = FISH_LOOP.format(snippet=path, n=count, body=body)
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run(["fish", "--no-config", "-c", script], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - started)
-        return best
-
-    render = "__ssoenv_on_prompt; ssoenv_prompt >/dev/null"
-    return (run(render, n) - run(":", n)) / n * 1e6
-
-
-def bench_fish_spawn(path: Path, n: int, env: dict) -> float:
-    """One /bin/true started by fish, in µs (the same whole-process difference)."""
-    def run(body: str, count: int) -> float:
-        script = FISH_LOOP.format(snippet=path, n=count, body=body)
+    def type(self, keys: bytes, prompts: int) -> float:
         started = time.perf_counter()
-        subprocess.run(["fish", "--no-config", "-c", script], env=env, check=True, stdout=subprocess.DEVNULL)
+        for i in range(0, len(keys), 1024):  # the pty's input queue holds a few KiB
+            os.write(self.fd, keys[i:i + 1024])
+            if len(keys) > 1024:
+                self.wait(keys[i:i + 1024].count(b"\r"))
+        if len(keys) <= 1024:
+            self.wait(prompts)
         return time.perf_counter() - started
 
-    spawns = max(50, n // 20)
-    return statistics.median((run("/bin/true", spawns) - run(":", spawns)) / spawns * 1e6 for _ in range(3))
+    def close(self) -> None:
+        try:
+            os.write(self.fd, b"exit\r")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if os.waitpid(self.pid, os.WNOHANG)[0]:
+                    break
+                try:
+                    if select.select([self.fd], [], [], 0.2)[0]:
+                        os.read(self.fd, 1 << 16)
+                except OSError:
+                    pass
+            else:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+        finally:
+            os.close(self.fd)
 
 
-def bench_process(argv: list[str], runs: int = 40) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
+def measure(shell: str, tmp: Path, enters: int, rounds: int, now: int) -> list[list[str]]:
+    path = snippet(shell, tmp)
+    shells = {"floor": PtyShell(shell, tmp / f"{shell}-floor", None, {}, now)}
+    for name, state in STATES.items():
+        shells[name] = PtyShell(shell, tmp / f"{shell}-{len(shells)}", path, state, now)
+    spawns = max(20, enters // 10)
+    per: dict[str, list[float]] = {name: [] for name in [*shells, "/bin/true"]}
+    try:
+        for r in range(rounds + 1):  # the first round warms up and is dropped
+            order = list(shells)
+            order = order[r % len(order):] + order[:r % len(order)]  # no shell always first
+            times = {name: shells[name].type(b"\r" * enters, enters) / enters for name in order}
+            true = shells["floor"].type(b"/bin/true\r" * spawns, spawns) / spawns
+            if r:
+                for name in shells:
+                    per[name].append(times[name])
+                per["/bin/true"].append(true - times["floor"])
+    finally:
+        for sh in shells.values():
+            sh.close()
+    floor = per["floor"]
+    spawn = statistics.median(per["/bin/true"])
+    rows = [[shell, "without ssoenv (floor)", f"{statistics.median(floor) * 1e6:.1f} µs", "", "", ""]]
+    for name in STATES:
+        added = statistics.median(t - f for t, f in zip(per[name], floor, strict=True))
+        share = statistics.median((t - f) / s for t, f, s in zip(per[name], floor, per["/bin/true"], strict=True))
+        rows.append([shell, name, f"{statistics.median(per[name]) * 1e6:.1f} µs", f"{added * 1e6:+.1f} µs",
+                     f"{share:.3f}x", "ok" if share <= BUDGET_SHARE else "OVER"])
+    rows.append([shell, "one /bin/true started", f"{spawn * 1e6:.0f} µs", "", "", ""])
+    return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=2000, help="renders per measurement (default 2000)")
-    args = parser.parse_args()
+    opts, runs = common.options(__doc__, runs=9, quick_runs=3, quick_help="3 rounds of 300 Enters",
+                                only="shells, comma-separated (bash,zsh,fish)")
+    enters = 300 if opts.quick else 1000
+    shells = [s for s in (opts.only or "bash,zsh,fish").split(",") if s]
     now = int(time.time())
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp)
-        print(f"ssoenv prompt segment, {args.n} renders per figure, µs per render; budget: "
-              f"{BUDGET_SHARE:g} x one /bin/true started by the same shell (no process either way)\n")
-        print(f"{'shell':<6} {'state':<22} {'hook (per prompt)':>18} {'ssoenv_prompt':>14} {'/bin/true':>10}")
-        for shell in ("bash", "zsh", "fish"):
+    print(common.machine_line())
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="ssoenv-bench-prompt-") as tmp:
+        for shell in shells:
             if not shutil.which(shell):
-                print(f"{shell:<6} (not installed)")
+                rows.append([shell, "(not installed)", "", "", "", ""])
                 continue
-            path = snippet(shell, tmp_path)
-            for state_name, state in STATES.items():
-                env = _env(state, now)
-                if shell == "fish":
-                    both, spawn = bench_fish(path, args.n, env), bench_fish_spawn(path, args.n, env)
-                    flag = "ok" if both <= BUDGET_SHARE * spawn else "over budget"
-                    print(f"{shell:<6} {state_name:<22} {both:>15.1f} µs  (hook + function) {spawn:>7.0f} µs"
-                          f"  {both / spawn:.3f} x  {flag}")
-                else:
-                    hook, function, spawn = bench_posix(shell, path, args.n, env)
-                    flag = "ok" if hook <= BUDGET_SHARE * spawn else "over budget"
-                    print(f"{shell:<6} {state_name:<22} {hook:>15.1f} µs {function:>11.1f} µs {spawn:>7.0f} µs"
-                          f"  {hook / spawn:.3f} x  {flag}")
-        print("\nFor scale, a process per prompt (median of 40 runs):")
-        print(f"  python -I -c pass        {bench_process([sys.executable, '-I', '-c', 'pass']):>10.0f} µs")
-        starship = shutil.which("starship")
-        if starship:
-            print(f"  starship prompt          {bench_process([starship, 'prompt']):>10.0f} µs")
-        else:
-            print("  starship                 (not installed)")
+            rows += measure(shell, Path(tmp), enters, runs, now)
+    common.print_table(f"The prompt's whole cycle on a pty: {enters} Enters per batch, medians of {runs} "
+                       f"interleaved rounds, each paired with the floor of its round; budget: ssoenv adds "
+                       f"<= {BUDGET_SHARE:g} x one /bin/true started by the same shell",
+                       ["shell", "state", "per prompt", "ssoenv adds", "x /bin/true", ""], rows)
     return 0
 
 

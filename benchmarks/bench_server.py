@@ -70,10 +70,10 @@ def main() -> int:
             "ssoenv exec --server bench -- true": [SSOENV, "exec", "--server", common.PROFILE, "--", "true"],
         }
         stats = common.time_commands(commands, sandbox.env, runs=runs, warmup=2)
-        base = stats["python -c pass"].median
-        rows = [[label, ms(s.median), ms(s.p90), f"{s.median / base:.2f} x"] for label, s in stats.items()]
+        base = stats["python -c pass"]
+        rows = [[label, ms(s.median), ms(s.p90), f"{s.ratio_to(base):.2f} x"] for label, s in stats.items()]
         common.print_table("start-up (cached role credentials)", ["command", "median", "p90", "vs python"], rows)
-        server = stats["ssoenv exec --server bench -- true"].median / base
+        server = stats["ssoenv exec --server bench -- true"].ratio_to(base)
         print(f"exec --server: {server:.2f} x python -c pass (budget <= {EXEC_BUDGET} x); "
               f"portal calls during the runs: {emu.calls()['GetRoleCredentials'] - before}")
         modules, _ = common.imported_modules(["-m", "ssoenv", "exec", "--server", common.PROFILE, "--", "true"],

@@ -26,8 +26,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import common  # noqa: E402
+import common
 from common import PYTHON, SSOENV, mib  # noqa: E402
+
+from ssoenv import settings  # noqa: E402
 
 ROLES_PER_ACCOUNT = 3
 SYNC_ACCOUNTS = 1000
@@ -77,7 +79,7 @@ def main() -> int:
     sandbox = common.sandbox(emu, "100000000042", "ReadOnlyAccess")
     try:
         login_s = common.timed_login(sandbox)
-        concurrency = os.environ.get("SSOENV_SYNC_CONCURRENCY") or "16 (default)"
+        concurrency = os.environ.get("SSOENV_SYNC_CONCURRENCY") or f"{settings.DEFAULTS['sync_concurrency']} (default)"
         common.note(f"setup: logged in ({login_s:.1f} s at {LATENCY_MS} ms per call); "
                     f"sync_concurrency {concurrency}")
 

@@ -13,7 +13,6 @@ import argparse
 import dataclasses
 import json
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -166,48 +165,44 @@ class Stats:
     def min(self) -> float:
         return min(self.times)
 
+    def ratio_to(self, base: Stats) -> float:
+        """The median of the per-round ratios to `base` (timed in the same rounds)."""
+        return statistics.median(t / b for t, b in zip(self.times, base.times, strict=False))
+
 
 def have_hyperfine() -> bool:
     return shutil.which("hyperfine") is not None
 
 
 def time_commands(commands: dict[str, list[str]], env: dict[str, str], *, runs: int | dict[str, int],
-                  warmup: int = 3, output: str = "null") -> dict[str, Stats]:
+                  warmup: int = 3, output: str = "null", outputs: dict[str, str] | None = None) -> dict[str, Stats]:
     """Wall time of each command (argv, no shell), `runs` times after `warmup` runs.
 
-    hyperfine (-N, --export-json) when installed, else subprocess + perf_counter.
-    `output`: "null" (stdout to /dev/null) or "pipe" (stdout to a pipe that is read).
+    Interleaved: each round runs every command once, in turn, so the floor (`python -c
+    pass`) and the commands meet the same load on this shared machine (timed in separate
+    blocks, a ratio drifted as the load did). Each Stats keeps its times in round order:
+    two commands' times pair by index (Stats.ratio_to). subprocess + perf_counter (hyperfine
+    times one command in a block, so it is not used).
+    `output`: "null" (stdout to /dev/null) or "pipe" (stdout to a pipe that is read);
+    `outputs`: the same per label, where it differs.
     A command that exits non-zero is an error: a benchmark must not time a failure.
     """
     per = runs if isinstance(runs, dict) else {label: runs for label in commands}
-    results: dict[str, Stats] = {}
-    if have_hyperfine():
-        with tempfile.TemporaryDirectory(prefix="ssoenv-bench-hf-") as tmp:
-            for label, argv in commands.items():
-                export = Path(tmp) / "out.json"
-                cmd = ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(per[label]),
-                       f"--output={output}", "--export-json", str(export), shlex.join(argv)]
-                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    raise RuntimeError(f"hyperfine failed for {label}:\n{proc.stderr}{proc.stdout}")
-                result = json.loads(export.read_text())["results"][0]
-                if any(result.get("exit_codes") or []):
-                    raise RuntimeError(f"{label} exited non-zero: {result['exit_codes']}")
-                results[label] = Stats(result["times"], "hyperfine")
-        return results
-    for label, argv in commands.items():
-        stdout = subprocess.DEVNULL if output == "null" else subprocess.PIPE
-        times: list[float] = []
-        for i in range(warmup + per[label]):
+    outs = {label: (outputs or {}).get(label, output) for label in commands}
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for i in range(warmup + max(per.values(), default=0)):
+        for label, argv in commands.items():
+            if i >= warmup + per[label]:
+                continue
+            stdout = subprocess.DEVNULL if outs[label] == "null" else subprocess.PIPE
             started = time.perf_counter()
             run = subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
             elapsed = time.perf_counter() - started
             if run.returncode != 0:
                 raise RuntimeError(f"{label} exited {run.returncode}: {run.stderr.decode(errors='replace')}")
             if i >= warmup:
-                times.append(elapsed)
-        results[label] = Stats(times, "subprocess+perf_counter")
-    return results
+                times[label].append(elapsed)
+    return {label: Stats(t, "subprocess+perf_counter, interleaved") for label, t in times.items()}
 
 
 @dataclasses.dataclass
@@ -326,7 +321,7 @@ def machine_line() -> str:
     load = os.getloadavg()
     return (f"{time.strftime('%Y-%m-%d %H:%M %Z')}  {os.cpu_count()} CPUs  load {load[0]:.2f} {load[1]:.2f} "
             f"{load[2]:.2f}  Python {sys.version.split()[0]}  "
-            f"timer: {'hyperfine' if have_hyperfine() else 'subprocess+perf_counter'}")
+            "timer: subprocess+perf_counter, commands interleaved per round")
 
 
 def options(doc: str, *, runs: int = 30, quick_runs: int = 8, quick_help: str = "fewer runs",

@@ -34,6 +34,12 @@ __ssoenv_retry_at=0
 __ssoenv_warned=
 __ssoenv_prompt_auto=1
 __ssoenv_ps1_seen=
+# What the segment was last rendered from (__ssoenv_key) and until when it holds
+# (__ssoenv_until: its next change or the next renewal check); see __ssoenv_hook.
+__ssoenv_key=
+__ssoenv_until=0
+__ssoenv_k=
+__ssoenv_ret=0
 [[ ${SSOENV_PROMPT-1} != 0 ]] || __ssoenv_prompt_auto=
 
 # --- the time, without a process ------------------------------------------------
@@ -49,7 +55,10 @@ __ssoenv_now() {
 # --- the prompt segment: no process, no file ------------------------------------
 
 __ssoenv_render() {
+    # Also sets __ssoenv_until; a render outside the hook makes the next hook look again.
     SSOENV_PROMPT_SEGMENT=
+    __ssoenv_key=
+    __ssoenv_until=4611686018427387904
     [[ -n ${SSOENV_ACCOUNT_ID-} ]] || \builtin return 0
     # Only while the switch is still in effect.
     case ${SSOENV_MODE-} in
@@ -63,19 +72,28 @@ __ssoenv_render() {
     if [[ -n ${SSOENV_LOGGED_OUT-} ]]; then
         left='logged out' colour=31
     elif [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[!0-9]* ]]; then
-        if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
+        __ssoenv_now
         \builtin local -i d="$((SSOENV_EXPIRES - __ssoenv_t))"
+        # The text changes when the minute left does (each second in the last minute),
+        # and the hook checks for a renewal from 5 min (credentials) or 1 min ahead.
+        \builtin local -i check="$((SSOENV_EXPIRES - 60))"
+        [[ ${SSOENV_MODE-} != credentials ]] || check=$((SSOENV_EXPIRES - 300))
+        ((check >= __ssoenv_retry_at)) || check=$__ssoenv_retry_at
         if ((d <= 0)); then
             left=expired colour=31
         elif ((d < 60)); then
-            left=${d}s! colour=33
-        elif ((d < 600)); then
-            left=$((d / 60))m! colour=33
-        elif ((d < 3600)); then
-            left=$((d / 60))m
+            left=${d}s! colour=33 __ssoenv_until=$((__ssoenv_t + 1))
         else
-            \builtin printf -v left '%dh%02dm' $((d / 3600)) $((d % 3600 / 60))
+            __ssoenv_until=$((__ssoenv_t + d % 60 + 1))
+            if ((d < 600)); then
+                left=$((d / 60))m! colour=33
+            elif ((d < 3600)); then
+                left=$((d / 60))m
+            else
+                \builtin printf -v left '%dh%02dm' $((d / 3600)) $((d % 3600 / 60))
+            fi
         fi
+        ((check >= __ssoenv_until)) || __ssoenv_until=$check
     fi
     if [[ -n $colour && ${SSOENV_PROMPT_COLOR-1} != 0 ]]; then
         # \001 \002 tell readline the escape takes no room (like \[ \] in PS1).
@@ -121,10 +139,9 @@ __ssoenv_due() {
     ((__ssoenv_t >= SSOENV_EXPIRES - ahead))
 }
 
-__ssoenv_hook() {
-    \builtin local __ssoenv_ret="$?"
+__ssoenv_update() {
     if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} && -z ${SSOENV_LOGGED_OUT-} ]]; then
-        if [[ -n ${EPOCHSECONDS-} ]]; then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
+        __ssoenv_now
         if ((__ssoenv_t >= __ssoenv_retry_at)) && __ssoenv_due; then
             __ssoenv_renew
             __ssoenv_now
@@ -133,14 +150,33 @@ __ssoenv_hook() {
         fi
     fi
     __ssoenv_render
+}
+
+__ssoenv_hook() {
+    # This runs at every prompt, so its usual path is a few tests: with no account active,
+    # one; else one comparison of the inputs (the variables the segment is made of, with
+    # \037 between them) with those of the last render, and one of the clock with the
+    # time that render holds until. Anything else: render (and maybe renew) again.
+    __ssoenv_ret=$?
+    if [[ -n ${SSOENV_ACCOUNT_ID-}${SSOENV_PROMPT_SEGMENT-} ]]; then
+        __ssoenv_k=${SSOENV_ACCOUNT_ID-}$'\037'${SSOENV_ACCOUNT_NAME-}$'\037'${SSOENV_PROFILE-}$'\037'${SSOENV_ROLE-}$'\037'${SSOENV_MODE-}$'\037'${AWS_PROFILE-}$'\037'${AWS_ACCESS_KEY_ID:+1}$'\037'${SSOENV_LOGGED_OUT-}$'\037'${SSOENV_EXPIRES-}$'\037'${SSOENV_PROMPT_COLOR-}
+        # Without $EPOCHSECONDS (bash < 5) the clock test always holds: a render each time.
+        if [[ $__ssoenv_k != "$__ssoenv_key" ]] || ((${EPOCHSECONDS:-__ssoenv_until} >= __ssoenv_until)); then
+            __ssoenv_update
+            # The key is kept only when it tells its inputs apart (no \037 in a value). After a
+            # renewal the inputs have changed: the next prompt renders once more.
+            __ssoenv_key=${__ssoenv_k//[!$'\037']/}
+            [[ ${#__ssoenv_key} == 9 ]] && __ssoenv_key=$__ssoenv_k || __ssoenv_key=
+        fi
+    fi
     # The segment in front of PS1 (a virtualenv's way), unless PS1 already shows it:
     # checked whenever PS1 changed, so a PS1 set later in ~/.bashrc gets it too.
     # Not in front of a prompt framework that reads ssoenv's variables itself.
-    if [[ -n $__ssoenv_prompt_auto && -n ${PS1-} && $PS1 != "$__ssoenv_ps1_seen" ]]; then
-        if [[ $PS1 != *SSOENV_PROMPT_SEGMENT* && $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
+    if [[ -n $__ssoenv_prompt_auto && ${PS1-} != "$__ssoenv_ps1_seen" ]]; then
+        if [[ -n ${PS1-} && $PS1 != *SSOENV_PROMPT_SEGMENT* && $PS1 != *ssoenv_prompt* && $PS1 != *starship* ]]; then
             PS1='${SSOENV_PROMPT_SEGMENT:+$SSOENV_PROMPT_SEGMENT }'$PS1
         fi
-        __ssoenv_ps1_seen=$PS1
+        __ssoenv_ps1_seen=${PS1-}
     fi
     \builtin return "$__ssoenv_ret"
 }

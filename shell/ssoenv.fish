@@ -56,20 +56,33 @@ else
 end
 
 # $__ssoenv_d: the seconds left until $SSOENV_EXPIRES, whole hours, minutes of the hour,
-# whole minutes, and now (the sum of the two arguments). Two substitutions per prompt in
-# all (each ~60 µs in fish 3.6, more than everything else in the prompt): the prompt's
-# own handler computes this; ssoenv_prompt then reuses it once ($__ssoenv_fresh: the
-# expiry it was computed for).
+# whole minutes, now (the sum of the two arguments), then the two arguments. Computed
+# only when the segment must be rendered again (see __ssoenv_on_prompt); a render right
+# after the handler's renewal check reuses it once ($__ssoenv_fresh: the expiry it was
+# computed for).
 function __ssoenv_left_from
     set -l left "$SSOENV_EXPIRES - $argv[1] - $argv[2]"
     set -g __ssoenv_d (math $left; math -s0 "($left) / 3600"; math -s0 "($left) % 3600 / 60"
-        math -s0 "($left) / 60"; math $argv[1] + $argv[2])
+        math -s0 "($left) / 60"; math $argv[1] + $argv[2]) $argv[1] $argv[2]
     set -g __ssoenv_fresh $SSOENV_EXPIRES
 end
 
 # --- the prompt segment: no process, no file ------------------------------------
+# SSOENV_PROMPT_SEGMENT (a global, empty list when there is none) holds the segment with
+# its colours, set before each prompt; ssoenv_prompt prints it. The colours are asked of
+# set_color once, here.
 
-function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOUNT/ROLE TIME-LEFT'
+set -g SSOENV_PROMPT_SEGMENT
+set -g __ssoenv_red (set_color red)
+set -g __ssoenv_yellow (set_color yellow)
+set -g __ssoenv_normal (set_color normal)
+set -g __ssoenv_key
+set -g __ssoenv_until
+
+function __ssoenv_render --description 'SSOENV_PROMPT_SEGMENT now; also __ssoenv_until'
+    set -g SSOENV_PROMPT_SEGMENT
+    set -g __ssoenv_key
+    set -g __ssoenv_until
     test -n "$SSOENV_ACCOUNT_ID"; or return 0
     # Only while the switch is still in effect.
     switch "$SSOENV_MODE"
@@ -87,42 +100,65 @@ function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOU
     if string match -qr '[[:cntrl:]]' -- "$text"
         set text (string replace -ra '[[:cntrl:]]' '?' -- "$text")
     end
-    printf '%s' "aws:$text"
-    if set -q SSOENV_LOGGED_OUT[1]; and test -n "$SSOENV_LOGGED_OUT"
-        printf ' '
-        test "$SSOENV_PROMPT_COLOR" != 0; and set_color red
-        printf 'logged out'
-        test "$SSOENV_PROMPT_COLOR" != 0; and set_color normal
-        return 0
-    end
-    string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"; or return 0
-    test "$__ssoenv_fresh" = "$SSOENV_EXPIRES"; or __ssoenv_left
-    set -g __ssoenv_fresh # used once: a call outside the prompt computes anew
-    set -l d $__ssoenv_d[1]
+    set -l left
     set -l colour
-    test "$SSOENV_PROMPT_COLOR" != 0; and set colour 1
-    if test $d -ge 3600
-        printf ' %dh%02dm' $__ssoenv_d[2] $__ssoenv_d[3]
-    else if test $d -ge 600
-        printf ' %dm' $__ssoenv_d[4]
-    else
-        printf ' '
-        if test -n "$colour"
-            test $d -le 0; and set_color red; or set_color yellow
-        end
-        if test $d -le 0
-            printf expired
+    if set -q SSOENV_LOGGED_OUT[1]; and test -n "$SSOENV_LOGGED_OUT"
+        set left 'logged out'
+        set colour $__ssoenv_red
+    else if string match -qr '^[0-9]+$' -- "$SSOENV_EXPIRES"
+        test "$__ssoenv_fresh" = "$SSOENV_EXPIRES"; or __ssoenv_left
+        set -g __ssoenv_fresh # used once: a call outside the prompt computes anew
+        set -l d $__ssoenv_d[1]
+        if test $d -ge 3600
+            set left (printf '%dh%02dm' $__ssoenv_d[2] $__ssoenv_d[3])
+        else if test $d -ge 600
+            set left $__ssoenv_d[4]m
+        else if test $d -le 0
+            set left expired
+            set colour $__ssoenv_red
         else if test $d -lt 60
-            printf '%ds!' $d
+            set left $d's!'
+            set colour $__ssoenv_yellow
         else
-            printf '%dm!' $__ssoenv_d[4]
+            set left $__ssoenv_d[4]'m!'
+            set colour $__ssoenv_yellow
         end
-        test -n "$colour"; and set_color normal
+        # The text changes when the minute left does (each second in the last minute), and
+        # the handler checks for a renewal from 5 min (credentials) or 1 min ahead: until
+        # then the segment stands. Kept as the clock's reference and seconds since it.
+        if set -q __ssoenv_d[7]
+            set -l ahead 60
+            test "$SSOENV_MODE" = credentials; and set ahead 300
+            set -l at "max($__ssoenv_d[7] + $d - $ahead, $__ssoenv_retry_at - $__ssoenv_d[6])"
+            if test $d -gt 0
+                set -l step 1
+                test $d -lt 60; or set step "$d % 60 + 1"
+                set at "min($__ssoenv_d[7] + $step, $at)"
+            end
+            set -g __ssoenv_until $__ssoenv_d[6] (math $at)
+        end
     end
+    test "$SSOENV_PROMPT_COLOR" != 0; or set colour
+    set -g SSOENV_PROMPT_SEGMENT "aws:$text"
+    if set -q left[1]
+        set -l normal
+        test -n "$colour"; and set normal $__ssoenv_normal
+        set SSOENV_PROMPT_SEGMENT "aws:$text $colour$left$normal"
+    end
+end
+
+function ssoenv_prompt --description 'print the ssoenv prompt segment: aws:ACCOUNT/ROLE TIME-LEFT'
+    # Right after the prompt's handler the segment is fresh: printed as it is, once.
+    if set -q __ssoenv_shown[1]
+        set -e __ssoenv_shown
+    else
+        __ssoenv_render
+    end
+    printf '%s' $SSOENV_PROMPT_SEGMENT
     return 0
 end
 
-# --- before each prompt: renew near expiry --------------------------------------
+# --- before each prompt: renew near expiry, then the segment --------------------
 
 function __ssoenv_renew
     # `ssoenv use --renew` in place: one process, never a login, one line on failure.
@@ -153,17 +189,38 @@ function __ssoenv_due
     test $__ssoenv_d[1] -le $ahead
 end
 
-function __ssoenv_on_prompt --on-event fish_prompt
-    # fish keeps $status across event handlers.
-    set -q SSOENV_LOGGED_OUT[1]; and test -n "$SSOENV_LOGGED_OUT"; and return 0
-    __ssoenv_due; or return 0
-    set -l now $__ssoenv_d[5]
-    test $now -ge $__ssoenv_retry_at; or return 0
-    __ssoenv_renew
-    if __ssoenv_due
-        # Still due (failed, or nothing newer yet): not again for a minute.
-        set -g __ssoenv_retry_at (math $now + 60)
+function __ssoenv_update
+    if not set -q SSOENV_LOGGED_OUT[1]; or test -z "$SSOENV_LOGGED_OUT"
+        if __ssoenv_due; and test $__ssoenv_d[5] -ge $__ssoenv_retry_at
+            set -l now $__ssoenv_d[5]
+            __ssoenv_renew
+            if __ssoenv_due
+                # Still due (failed, or nothing newer yet): not again for a minute.
+                set -g __ssoenv_retry_at (math $now + 60)
+            end
+        end
     end
+    __ssoenv_render
+end
+
+function __ssoenv_on_prompt --on-event fish_prompt
+    # This runs at every prompt (fish keeps $status across event handlers), so its usual
+    # path is short: with no account active, one test; else one comparison of the inputs
+    # (the variables the segment is made of) with those of the last render, and one read
+    # of the clock against the time that render holds until. Else: render, maybe renew.
+    set -g __ssoenv_shown 1
+    test -n "$SSOENV_ACCOUNT_ID$SSOENV_PROMPT_SEGMENT"; or return 0
+    set -l k "$SSOENV_ACCOUNT_ID"\x1f"$SSOENV_ACCOUNT_NAME"\x1f"$SSOENV_PROFILE"\x1f"$SSOENV_ROLE"\x1f"$SSOENV_MODE"\x1f"$AWS_PROFILE"\x1f"$AWS_ACCESS_KEY_ID"\x1f"$SSOENV_LOGGED_OUT"\x1f"$SSOENV_EXPIRES"\x1f"$SSOENV_PROMPT_COLOR"
+    if test "$k" = "$__ssoenv_key"
+        set -q __ssoenv_until[1]; or return 0
+        set -l c (path mtime -- $__ssoenv_clock; path mtime --relative -- $__ssoenv_clock)
+        test "$c[1]" = "$__ssoenv_until[1]"; and test "$c[2]" -lt "$__ssoenv_until[2]"; and return 0
+    end
+    __ssoenv_update
+    # Kept only where the clock is a builtin, and when the key tells its inputs apart
+    # (no \x1f in a value). After a renewal the inputs have changed: rendered once more.
+    set -q __ssoenv_clock[1]; and test (string replace -ra '[^\x1f]' '' -- "$k") = \x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f
+    and set -g __ssoenv_key $k
 end
 
 # --- the segment in your prompt, by default --------------------------------------
@@ -176,17 +233,15 @@ end
 
 if test "$SSOENV_PROMPT" != 0
     function __ssoenv_wrap_prompt --on-event fish_prompt
-        set -q __ssoenv_prompt_wrapped; and return 0
-        set -g __ssoenv_prompt_wrapped 1
+        functions -e __ssoenv_wrap_prompt # once
         functions -q fish_prompt; or return 0
-        string match -q '*ssoenv_prompt*' -- (functions fish_prompt); and return 0
-        string match -q '*starship*' -- (functions fish_prompt); and return 0
+        set -l body (functions fish_prompt)
+        string match -q -r 'ssoenv_prompt|SSOENV_PROMPT_SEGMENT|starship' -- $body; and return 0
         functions -c fish_prompt __ssoenv_user_fish_prompt
         function fish_prompt --description 'ssoenv: the aws: segment, then your prompt'
-            set -l st $status
-            set -l seg (ssoenv_prompt)
-            test -n "$seg"; and printf '%s ' $seg
-            __ssoenv_status $st
+            set -l st $status # `set` keeps $status
+            printf '%s' $SSOENV_PROMPT_SEGMENT' '
+            test $st = 0; or __ssoenv_status $st
             __ssoenv_user_fish_prompt
         end
     end
@@ -246,6 +301,7 @@ function __ssoenv_pick
     set -l out ($__ssoenv_bin pick --shell fish </dev/tty)
     if test $status -eq 0
         printf '%s\n' $out | source
+        __ssoenv_render # a repaint emits no fish_prompt event
     end
     # The typed command line is left as it was.
     commandline -f repaint

@@ -37,6 +37,11 @@ __ssoenv_credential_errors=(__SSOENV_CREDENTIAL_ERRORS__)
 typeset -gi __ssoenv_t=0 __ssoenv_retry_at=0
 typeset -g __ssoenv_warned='' SSOENV_PROMPT_SEGMENT='' __ssoenv_prefix='' __ssoenv_placed='' __ssoenv_prompt_auto=1
 typeset -g __ssoenv_subst=''
+# What the segment was last rendered from (__ssoenv_key) and until when it holds
+# (__ssoenv_until: its next change or the next renewal check); what PROMPT was placed
+# for (__ssoenv_placed_for). See __ssoenv_precmd.
+typeset -g __ssoenv_key='' __ssoenv_k='' __ssoenv_placed_for=''
+typeset -gi __ssoenv_until=0 __ssoenv_ret=0
 [[ ! -o prompt_subst ]] || __ssoenv_subst=1
 [[ ${SSOENV_PROMPT-1} != 0 && -z ${SSOENV_PROMPT_PSVAR-} ]] || __ssoenv_prompt_auto=''
 typeset -ga __ssoenv_wrapped
@@ -53,37 +58,56 @@ __ssoenv_now() {
 }
 
 # --- before each prompt: renew near expiry, then the segment; no process, no file
-#
-# One function does it all: a zsh function call costs more than the work here.
-# With --no-renew (ssoenv_prompt, the widget) it only computes the segment.
 
 __ssoenv_precmd() {
-    local -i __ssoenv_ret=$?
-    if [[ ${1-} != --no-renew ]]; then
-        # The user's prompt_subst, read here because widgets run under `emulate`.
-        __ssoenv_subst=''
-        [[ ! -o prompt_subst ]] || __ssoenv_subst=1
+    # This runs at every prompt, so its usual path is a few tests, safe under any of the
+    # user's options: with no account active, one; else one comparison of the inputs (the
+    # variables the segment is made of, with \037 between them) with those of the last
+    # render, and one of the clock with the time that render holds until. Anything else:
+    # render (and maybe renew) again, under `emulate -L zsh`.
+    __ssoenv_ret=$?
+    if [[ -n ${SSOENV_ACCOUNT_ID-}${SSOENV_PROMPT_SEGMENT-} ]]; then
+        __ssoenv_k=${SSOENV_ACCOUNT_ID-}$'\037'${SSOENV_ACCOUNT_NAME-}$'\037'${SSOENV_PROFILE-}$'\037'${SSOENV_ROLE-}$'\037'${SSOENV_MODE-}$'\037'${AWS_PROFILE-}$'\037'${AWS_ACCESS_KEY_ID:+1}$'\037'${SSOENV_LOGGED_OUT-}$'\037'${SSOENV_EXPIRES-}$'\037'${SSOENV_PROMPT_COLOR-}$'\037'${SSOENV_PROMPT_PSVAR-}
+        # Without $EPOCHSECONDS (no zsh/datetime) the clock test always holds: a render each time.
+        if [[ $__ssoenv_k != "$__ssoenv_key" ]] || (( ${EPOCHSECONDS:-__ssoenv_until} >= __ssoenv_until )); then
+            __ssoenv_update
+            # The key is kept only when it tells its inputs apart (no \037 in a value). After a
+            # renewal the inputs have changed: the next prompt renders once more.
+            __ssoenv_key=${__ssoenv_k//[^$'\037']/}
+            if (( ${#__ssoenv_key} == 10 )); then __ssoenv_key=$__ssoenv_k; else __ssoenv_key=''; fi
+        fi
     fi
+    if [[ -n $__ssoenv_prompt_auto ]]; then
+        # The user's prompt_subst, read here because widgets run under `emulate`.
+        if [[ -o prompt_subst ]]; then __ssoenv_subst=1; else __ssoenv_subst=''; fi
+        # Placed already, for this segment (without prompt_subst PROMPT holds its text).
+        [[ $PROMPT == "$__ssoenv_placed" && $__ssoenv_placed_for == "${__ssoenv_subst:-0$SSOENV_PROMPT_SEGMENT}" ]] ||
+            __ssoenv_place
+    fi
+    return __ssoenv_ret
+}
+
+__ssoenv_update() {
     \builtin emulate -L zsh
     if [[ -n ${SSOENV_EXPIRES-} && -n ${SSOENV_ACCOUNT_ID-} && -z ${SSOENV_LOGGED_OUT-} ]]; then
-        if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
-        if [[ ${1-} != --no-renew ]] && (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
+        __ssoenv_now
+        if (( __ssoenv_t >= __ssoenv_retry_at )) && __ssoenv_due; then
             __ssoenv_renew
             __ssoenv_now
             # Still due (failed, or nothing newer yet): not again for a minute.
             if __ssoenv_due; then __ssoenv_retry_at=$(( __ssoenv_t + 60 )); fi
         fi
     fi
-    SSOENV_PROMPT_SEGMENT=''
-    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
     __ssoenv_segment
-    # With prompt_subst the placed prefix is a reference: an unchanged PROMPT needs nothing.
-    [[ -z $__ssoenv_prompt_auto || ( -n $__ssoenv_subst && $PROMPT == "$__ssoenv_placed" ) ]] ||
-        __ssoenv_place
-    return __ssoenv_ret
 }
 
 __ssoenv_segment() {
+    # SSOENV_PROMPT_SEGMENT (and psvar) now; also sets __ssoenv_until. A render outside
+    # the hook makes the next hook look again.
+    SSOENV_PROMPT_SEGMENT=''
+    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
+    __ssoenv_key=''
+    __ssoenv_until=4611686018427387904
     [[ -n ${SSOENV_ACCOUNT_ID-} ]] || return 0
     # Only while the switch is still in effect.
     case ${SSOENV_MODE-} in
@@ -96,19 +120,28 @@ __ssoenv_segment() {
     if [[ -n ${SSOENV_LOGGED_OUT-} ]]; then
         left='logged out' colour=red
     elif [[ -n ${SSOENV_EXPIRES-} && $SSOENV_EXPIRES != *[^0-9]* ]]; then
-        if (( ${+EPOCHSECONDS} )); then __ssoenv_t=$EPOCHSECONDS; else __ssoenv_now; fi
+        __ssoenv_now
         local -i d=$(( SSOENV_EXPIRES - __ssoenv_t ))
+        # The text changes when the minute left does (each second in the last minute),
+        # and the hook checks for a renewal from 5 min (credentials) or 1 min ahead.
+        local -i check=$(( SSOENV_EXPIRES - 60 ))
+        [[ ${SSOENV_MODE-} != credentials ]] || check=$(( SSOENV_EXPIRES - 300 ))
+        (( check >= __ssoenv_retry_at )) || check=__ssoenv_retry_at
         if (( d <= 0 )); then
             left=expired colour=red
         elif (( d < 60 )); then
-            left="${d}s!" colour=yellow
-        elif (( d < 600 )); then
-            left="$(( d / 60 ))m!" colour=yellow
-        elif (( d < 3600 )); then
-            left="$(( d / 60 ))m"
+            left="${d}s!" colour=yellow __ssoenv_until=$(( __ssoenv_t + 1 ))
         else
-            \builtin printf -v left '%dh%02dm' $(( d / 3600 )) $(( d % 3600 / 60 ))
+            __ssoenv_until=$(( __ssoenv_t + d % 60 + 1 ))
+            if (( d < 600 )); then
+                left="$(( d / 60 ))m!" colour=yellow
+            elif (( d < 3600 )); then
+                left="$(( d / 60 ))m"
+            else
+                \builtin printf -v left '%dh%02dm' $(( d / 3600 )) $(( d % 3600 / 60 ))
+            fi
         fi
+        (( check >= __ssoenv_until )) || __ssoenv_until=check
     fi
     # psvar[N] for %Nv: shown as is, no prompt expansion, no colour
     [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]="aws:$text${left:+ $left}"
@@ -131,7 +164,7 @@ __ssoenv_place() {
     __ssoenv_prefix=''
     # Shown already, or a prompt framework that reads ssoenv's variables itself.
     if [[ $PROMPT == *(SSOENV_PROMPT_SEGMENT|ssoenv_prompt|starship|_p9k)* ]]; then
-        __ssoenv_placed=${__ssoenv_subst:+$PROMPT}
+        __ssoenv_placed=$PROMPT __ssoenv_placed_for=${__ssoenv_subst:-0$SSOENV_PROMPT_SEGMENT}
         return 0
     fi
     if [[ -n $__ssoenv_subst ]]; then
@@ -140,12 +173,15 @@ __ssoenv_place() {
         __ssoenv_prefix="$SSOENV_PROMPT_SEGMENT "
     fi
     PROMPT=$__ssoenv_prefix$PROMPT
-    # Remembered with prompt_subst only: without it the prefix is the live segment.
-    __ssoenv_placed=${__ssoenv_subst:+$PROMPT}
+    # Without prompt_subst the prefix is the segment's text: placed again when that changes.
+    __ssoenv_placed=$PROMPT __ssoenv_placed_for=${__ssoenv_subst:-0$SSOENV_PROMPT_SEGMENT}
 }
 
 __ssoenv_render() {
-    __ssoenv_precmd --no-renew
+    # The segment now, and in PROMPT; no renewal (the `ssoenv` function, the widget).
+    \builtin emulate -L zsh
+    __ssoenv_segment
+    [[ -z $__ssoenv_prompt_auto ]] || __ssoenv_place
 }
 
 # --- `ssoenv` itself: use and pick switch this shell; the rest runs as is ---------
@@ -215,8 +251,6 @@ __ssoenv_job() {
 
 ssoenv_prompt() {
     \builtin emulate -L zsh
-    SSOENV_PROMPT_SEGMENT=''
-    [[ ${SSOENV_PROMPT_PSVAR-} != [1-9] ]] || psvar[SSOENV_PROMPT_PSVAR]=''
     __ssoenv_segment
     \builtin print -rn -- "$SSOENV_PROMPT_SEGMENT"
 }

@@ -168,7 +168,7 @@ class Demo:
                 "set -g fish_greeting\n"
                 f"{init} | source\n"
                 "function fish_prompt\n"
-                "    printf '%s ' (ssoenv_prompt)\n"
+                "    printf '%s' $SSOENV_PROMPT_SEGMENT' '  # nothing at all when there is no segment\n"
                 "    set_color --bold; printf 'ssoenv-demo'; set_color normal\n"
                 "    printf ' %s> ' (prompt_pwd)\n"
                 "end\n",

@@ -9,6 +9,12 @@ from. A reader that finds both unchanged copies the bytes out; any other renders
 anew and keeps that. A sync re-renders the views in use, so the first `list` after
 it is fast too.
 
+Beside each view its rows ("VIEW.rows": the same rendering without the config's
+profiles, with every entry's key) are kept for the catalog generation and the logins
+alone: when only the profiles changed (`populate`, a profile edited by hand), or the
+view itself is gone, the view is made from its rows by patching the few rows that
+have a profile, without parsing the catalog. A sync keeps the rows of every view.
+
 A view file: one JSON header line, then the body (UTF-8). Views hold what the
 catalog holds (names, ids, roles): 0600 like it, and a cache: a missing, corrupt
 or stale view is rendered again, never an error.
@@ -67,6 +73,15 @@ def key_text(key: tuple[str, str, str]) -> str:
     return joined if "".join(key).isprintable() else json.dumps(list(key))
 
 
+def _key_lines(entries: list[Entry]) -> str:
+    """key_text of each entry, one per line: joined column by column when every field is
+    printable (as a rule), else entry by entry."""
+    columns = [list(map(itemgetter(i), entries)) for i in (0, 1, 3)]  # sso_session, account_id, role
+    if all("".join(column).isprintable() for column in columns):
+        return "\n".join(map(_KEY_SEP.join, zip(*columns, strict=True)))
+    return "\n".join([key_text(e.key) for e in entries])
+
+
 # --------------------------------------------------------------------------- reading and keeping
 
 def inputs(config: AwsConfig, sso_session: str | None) -> dict:
@@ -77,13 +92,27 @@ def inputs(config: AwsConfig, sso_session: str | None) -> dict:
             "only": sso_session}
 
 
+ROWS = ".rows"  # the suffix of a view's rows file
+
+
+def rows_inputs(config: AwsConfig, sso_session: str | None) -> dict:
+    """What of the config a view's rows depend on: which logins, not the profiles."""
+    return {"logins": sorted(catalog.current_logins(config)), "only": sso_session}
+
+
 def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listing | None:
     """The view as kept, if it was rendered from the catalog as it is now and the
-    config's inputs as they are now; else None."""
+    config's inputs as they are now; else made from its rows when they hold (and
+    kept); else None."""
     generation = catalog.generation()
     if generation is None:
         return None
-    data = cache.read_bytes(paths.listing_file(view))
+    kept = _read_file(view, view, generation, inputs(config, sso_session))
+    return kept if kept is not None else _from_rows(view, config, sso_session, generation)
+
+
+def _read_file(name: str, view: str, generation: str, config_inputs: dict) -> Listing | None:
+    data = cache.read_bytes(paths.listing_file(name))
     if not data:
         return None
     end = data.find(b"\n")
@@ -93,43 +122,115 @@ def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listin
                 and header.get("generation") == generation):
             return None
         body = memoryview(data)[end + 1:]  # 30,000 rows are megabytes: no copies
-        if len(body) != header["length"] or header["inputs"] != inputs(config, sso_session):
+        if len(body) != header["length"] or header["inputs"] != config_inputs:
             return None
         summary, count, split = header["summary"], header["count"], header.get("keys_at", len(body))
         if not isinstance(summary, dict) or not isinstance(summary.get("sessions"), dict):
             return None
-        if view == PICKER and data.count(b"\n", end + 1 + split) != max(count - 1, 0):
+        if "keys_at" in header and data.count(b"\n", end + 1 + split) != max(count - 1, 0):
             return None  # one key per line
     except (ValueError, KeyError, TypeError, RecursionError):
-        log.debug("ignoring a broken view file %s", view)
+        log.debug("ignoring a broken view file %s", name)
         return None
     return Listing(view, summary, count, body[:split], body[split:])
 
 
-def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = None) -> Listing:
-    """The view rendered from the catalog `data`, and kept (when `data` carries a
-    generation) for the next reader."""
-    with catalog.no_gc():
-        entries = catalog.entries(config, data)
-        if sso_session:
-            entries = [e for e in entries if e.sso_session == sso_session]
-        entries = ordered(entries)
-        key_lines = b""
-        if view == TSV:
-            body = tsv(entries).encode()
-        elif view == JSON:
-            body = json_rows(entries).encode()
-        else:
-            body = "".join(picker_lines(entries)).encode()
-            key_lines = "\n".join([key_text(e.key) for e in entries]).encode()
-    listing = Listing(view, catalog.summary(data), len(entries), body, key_lines, entries)
-    if data.get("generation"):
-        _keep(listing, data["generation"], inputs(config, sso_session))
+def _from_rows(view: str, config: AwsConfig, sso_session: str | None, generation: str) -> Listing | None:
+    """The view made from its kept rows and the config's profiles (and kept), or None
+    when a profile names an account or role the rows do not have (rendered in full)."""
+    kept = _read_file(view + ROWS, view, generation, rows_inputs(config, sso_session))
+    if kept is None:
+        return None
+    rows = str(kept.body, "utf-8").split("\n") if kept.count else []
+    profiles = catalog.profiles_by_role(config)
+    if sso_session:
+        profiles = {key: name for key, name in profiles.items() if key[0] == sso_session}
+    if profiles:
+        places = kept.positions()
+        for key, name in profiles.items():
+            n = places.get(key_text(key))
+            if n is None:
+                return None
+            rows[n] = _with_profile(view, rows[n], key[0], name)
+    listing = Listing(view, kept.summary, kept.count, _body(view, rows).encode(),
+                      kept.key_lines if view == PICKER else b"")
+    _keep(listing, generation, inputs(config, sso_session))
     return listing
 
 
-def _keep(listing: Listing, generation: str, config_inputs: dict) -> None:
-    header = {"format": FORMAT, "view": listing.view, "generation": generation, "inputs": config_inputs,
+def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = None, *,
+           keep_view: bool = True) -> Listing:
+    """The view rendered from the catalog `data`, and kept (when `data` carries a
+    generation) for the next reader, with its rows (`keep_view` False: its rows only)."""
+    with catalog.no_gc():
+        entries = catalog.entries(config, data)
+        # The catalog's own entries come first; after them, the profiles it does not know
+        # (an entry each): those have no rows, and their view is rendered in full.
+        known = catalog.count(data, catalog.current_logins(config))
+        catalog_entries, unknown = entries[:known], entries[known:]
+        if sso_session:
+            catalog_entries = [e for e in catalog_entries if e.sso_session == sso_session]
+            unknown = [e for e in unknown if e.sso_session == sso_session]
+        if not catalog.in_listing_order(data, catalog_entries):  # sorted at sync time, as a rule
+            catalog_entries = ordered(catalog_entries)
+        generation = data.get("generation")
+        with_profile = [i for i, profile in enumerate(map(itemgetter(4), catalog_entries)) if profile]
+        bare = catalog_entries
+        if with_profile:
+            bare = catalog_entries.copy()
+            for i in with_profile:
+                bare[i] = bare[i]._replace(profile=None)
+        rows, keys = _rows(view, bare), _key_lines(bare).encode()
+        if generation:
+            _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(rows).encode(), keys),
+                  generation, rows_inputs(config, sso_session), view=view)
+        if unknown:
+            entries = ordered(catalog_entries + unknown)
+            rows, keys = _rows(view, entries), _key_lines(entries).encode()
+        else:
+            entries = catalog_entries
+            for i in with_profile:
+                rows[i] = _with_profile(view, rows[i], entries[i][0], entries[i][4])
+        if view != PICKER:
+            keys = b""
+    listing = Listing(view, catalog.summary(data), len(entries), _body(view, rows).encode(), keys, entries)
+    if generation and keep_view:
+        _keep(listing, generation, inputs(config, sso_session))
+    return listing
+
+
+def _body(view: str, rows: list[str]) -> str:
+    if view == JSON:
+        return "[" + ", ".join(rows) + "]\n"
+    return "\n".join(rows) + "\n" if rows else ""
+
+
+def _rows(view: str, entries: list[Entry]) -> list[str]:
+    if view == TSV:
+        return tsv_rows(entries)
+    if view == JSON:
+        return json_rows(entries)
+    return picker_rows(entries)
+
+
+def _with_profile(view: str, row: str, sso_session: str, profile: str) -> str:
+    """A row of `view` without a profile, with `profile` (what the renderings below
+    would have made of the entry with it)."""
+    if view == TSV:  # NAME ID ROLE - SESSION, no tab inside a field (escaped)
+        fields = row.split("\t")
+        fields[3] = printable(profile)
+        return "\t".join(fields)
+    if view == PICKER:  # ...ROLE  [SESSION] -> ...ROLE  profile:NAME  [SESSION]
+        tail = len(printable(sso_session)) + 4
+        return f"{row[:-tail]}  profile:{printable(profile)}{row[-tail:]}"
+    from json.encoder import encode_basestring
+
+    return row[:-len("null}")] + encode_basestring(profile) + "}"
+
+
+def _keep(listing: Listing, generation: str, config_inputs: dict, *, view: str | None = None) -> None:
+    """Write `listing` to its file (named listing.view; `view`: the view it renders)."""
+    header = {"format": FORMAT, "view": view or listing.view, "generation": generation, "inputs": config_inputs,
               "summary": listing.summary, "count": listing.count,
               "length": len(listing.body) + len(listing.key_lines)}
     if listing.key_lines:
@@ -152,12 +253,15 @@ def refresh(config: AwsConfig) -> None:
             except (ValueError, KeyError, TypeError, RecursionError):
                 only = None
             kept.append((view, only if isinstance(only, str) else None))
-    if not kept:
-        return
     data = catalog.load()
+    rendered = set()
     for view, only in kept:
         if only is None or only in catalog.current_logins(config):
             render(view, config, data, only)
+            rendered.add(view)
+    for view in VIEWS:  # the rows of every view: its first use is fast too
+        if view not in rendered:
+            render(view, config, data, keep_view=False)
 
 
 # --------------------------------------------------------------------------- the renderings
@@ -174,9 +278,9 @@ def ordered(entries: list[Entry]) -> list[Entry]:
 _JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}}}'
 
 
-def json_rows(entries: list[Entry]) -> str:
-    """What json.dumps(list of row objects, ensure_ascii=False) writes, byte for byte,
-    each distinct value encoded once (names repeat once per role)."""
+def json_rows(entries: list[Entry]) -> list[str]:
+    """The objects json.dumps(list of row objects, ensure_ascii=False) writes, byte for
+    byte, each distinct value encoded once (names repeat once per role)."""
     from json.encoder import encode_basestring  # C; ensure_ascii=False's string encoder
 
     columns = []
@@ -184,41 +288,48 @@ def json_rows(entries: list[Entry]) -> str:
         column = list(map(itemgetter(i), entries))
         encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
         columns.append(map(encoded.__getitem__, column))
-    return "[" + ", ".join(map(_JSON_ROW.format, *columns)) + "]\n"
+    return list(map(_JSON_ROW.format, *columns))
+
+
+def printable(text: str) -> str:
+    """shellout.printable, imported only when a text needs it."""
+    if text.isprintable():
+        return text
+    from ssoenv.shellout import printable
+
+    return printable(text)
 
 
 def _escaped(column: list[str]) -> list[str] | map:
     """The column with control characters escaped (they can come from the network);
     each distinct value escaped once, and only when one needs it."""
-    from ssoenv.shellout import printable
-
     if "".join(column).isprintable():
         return column
     shown = {v: printable(v) for v in set(column)}
     return map(shown.__getitem__, column)
 
 
-def tsv(entries: list[Entry]) -> str:
-    """NAME, ID, ROLE, PROFILE (or -), SESSION per line."""
+def tsv_rows(entries: list[Entry]) -> list[str]:
+    """NAME, ID, ROLE, PROFILE (or -), SESSION per row."""
     profiles = list(map(itemgetter(4), entries))
     columns = [_escaped(list(map(itemgetter(2), entries))), map(itemgetter(1), entries),
                _escaped(list(map(itemgetter(3), entries))),
                _escaped(list(map({None: "-"}.get, profiles, profiles))),
                _escaped(list(map(itemgetter(0), entries)))]
-    return "".join(map("{}\t{}\t{}\t{}\t{}\n".format, *columns))
+    return list(map("\t".join, zip(*columns, strict=True)))
 
 
 NAME_WIDTH = 40  # the picker pads account names to the longest, up to this
 
 
-def picker_lines(entries: list[Entry]) -> list[str]:
-    """One line per entry for fzf: its place in `entries`, a tab, the label (the first
-    character of which marks the active entry: " " here)."""
+def picker_rows(entries: list[Entry]) -> list[str]:
+    """One line per entry for fzf, without its newline: its place in `entries`, a tab,
+    the label (the first character of which marks the active entry: " " here)."""
     width = min(max(map(len, map(itemgetter(2), entries)), default=0), NAME_WIDTH)
     names = [name.ljust(width) for name in _escaped(list(map(itemgetter(2), entries)))]
     profiles = [p or "" for p in map(itemgetter(4), entries)]
     if any(profiles):
         profiles = [f"  profile:{p}" if p else "" for p in _escaped(profiles)]
-    return list(map("{}\t  {}  {}  {}{}  [{}]\n".format, range(len(entries)), names,
+    return list(map("{}\t  {}  {}  {}{}  [{}]".format, range(len(entries)), names,
                     map(itemgetter(1), entries), _escaped(list(map(itemgetter(3), entries))), profiles,
                     _escaped(list(map(itemgetter(0), entries)))))

@@ -28,7 +28,7 @@ def pick(lines: list[str], *, query: str = "", cursor: int = 0, preview: list[st
          copy: list[str] | None = None, while_fzf_draws=None) -> tuple[str, int]:
     """(action, number): SWITCH or CONSOLE, and the number the chosen line carries.
 
-    `lines` (ssoenv.listing.picker_lines, without their newlines) come in the order
+    `lines` (ssoenv.listing.picker_rows) come in the order
     to show them: "NUMBER<tab>LABEL". `cursor` is where the cursor starts when there is
     no query. `preview` and `copy` are argvs that fzf runs with the line's number
     appended (the preview pane, the copy key). `while_fzf_draws` is called once fzf

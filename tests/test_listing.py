@@ -105,7 +105,7 @@ def test_a_session_the_config_no_longer_names_is_not_listed(org, aws_config):
     assert "no accounts of other" in err
 
 
-def test_a_sync_that_changes_the_accounts_shows_at_once_and_renders_the_views_in_use(org, run):
+def test_a_sync_that_changes_the_accounts_shows_at_once_and_keeps_every_view_or_its_rows(org, run):
     for argv in (("list",), ("list", "--json")):
         ssoenv(*argv)
     org.set_accounts(ODD_NAMES_ORG[1:] + [{"accountId": "555555555555", "accountName": "new",
@@ -114,7 +114,9 @@ def test_a_sync_that_changes_the_accounts_shows_at_once_and_renders_the_views_in
     assert status == 0, err
     # the views in use were rendered again by the sync: the next list needs no render
     assert kept(listing.TSV) is not None and kept(listing.JSON) is not None
-    assert kept(listing.PICKER) is None  # not in use: not rendered
+    # not in use: only its rows kept, so its first use is fast too
+    assert not paths.listing_file(listing.PICKER).exists()
+    assert paths.listing_file(listing.PICKER + listing.ROWS).exists()
     out = ssoenv("list")[1]
     assert "555555555555\tDev" in out and "222222222222" not in out
     assert "555555555555" in ssoenv("list", "--json")[1]
@@ -191,8 +193,8 @@ def test_a_kept_picker_listing_marks_the_active_entry_orders_by_frecency_and_map
     from ssoenv import frecency, preview
     from ssoenv.commands import pick
 
-    rendered = pick.prepare()
-    assert rendered.listing.entries is not None  # rendered here
+    pick.prepare()
+    assert paths.listing_file(listing.PICKER).exists()  # made here (rendered, or from the rows the sync kept)
     frecency.record(("corp", "222222222222", "ReadOnlyAccess"))
     monkeypatch.setenv("SSOENV_SESSION", "corp")
     monkeypatch.setenv("SSOENV_ACCOUNT_ID", "111111111111")
@@ -251,5 +253,78 @@ def test_a_picker_view_whose_keys_do_not_match_its_count_is_rendered_again(synce
     doc = json.loads(header)
     doc["count"] += 1  # one line more than it has keys for
     path.write_bytes(json.dumps(doc).encode() + b"\n" + body)
-    assert kept(listing.PICKER) is None
+    made = kept(listing.PICKER)  # not that file: made again from the view's rows, and kept
+    assert made is not None and made.count == doc["count"] - 1
+    assert json.loads(path.read_bytes().partition(b"\n")[0])["count"] == doc["count"] - 1
     assert pick.prepare().lines == lines
+
+
+# --- a view made from its rows (the config's profiles changed, or the view is gone) -------
+
+def known_profiles_only(aws_config):
+    """The org's config without its profile of an account the catalog does not know
+    (such a profile is an entry of its own: its view is rendered in full each time)."""
+    aws_config.write_text(aws_config.read_text().split("\n[profile unsynced]")[0] + "\n")
+
+
+PROFILE_RED = "\n[profile red]\nsso_session = corp\nsso_account_id = 333333333333\nsso_role_name = Role\x1b[31m\n"
+
+
+def test_a_new_profile_is_patched_into_the_rows_without_reading_the_catalogs_accounts(org, run, aws_config,
+                                                                                      monkeypatch):
+    """The first `list` after `populate` (or any profile edit) must not render 30,000 entries."""
+    known_profiles_only(aws_config)
+    for argv in (("list",), ("list", "--json")):
+        assert run(*argv)[0] == 0  # renders, keeps the views and their rows
+    from ssoenv.commands import pick
+
+    pick.prepare()
+    with open(aws_config, "a") as fh:
+        fh.write(PROFILE_RED)
+
+    def no(*_args, **_kwargs):
+        raise AssertionError("the catalog's accounts were read")
+
+    monkeypatch.setattr(catalog, "load", no)
+    monkeypatch.setattr(catalog, "entries", no)
+    monkeypatch.setattr(listing, "render", no)
+    status, out, err = run("list")
+    assert status == 0 and "\t333333333333\tRole?[31m\tred\tcorp\n" in out, err
+    assert [r["profile"] for r in json.loads(run("list", "--json")[1]) if r["account_id"] == "333333333333"] == ["red"]
+    assert any("profile:red" in line for line in pick.prepare().lines)
+
+
+@pytest.mark.parametrize("view", listing.VIEWS)
+def test_a_view_made_from_its_rows_is_what_a_full_render_makes(org, aws_config, view):
+    """Byte for byte, odd names and profiles included (a profile of the org, one added)."""
+    known_profiles_only(aws_config)
+    assert kept(view) is not None  # made from the rows the sync kept
+    with open(aws_config, "a") as fh:
+        fh.write(PROFILE_RED)
+    paths.listing_file(view).unlink(missing_ok=True)
+    made = kept(view)
+    assert made is not None and made.entries is None  # from the rows, not rendered
+    assert bytes(made.body).decode() == rendered_now(view)
+    if view == listing.PICKER:
+        assert bytes(made.key_lines) == bytes(listing.render(view, awsconfig.load(), catalog.load()).key_lines)
+
+
+def test_a_profile_the_catalog_does_not_know_is_rendered_in_full(org, aws_config):
+    ssoenv("list")
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile ghost]\nsso_session = corp\nsso_account_id = 999999999999\nsso_role_name = Gone\n")
+    status, out, err = ssoenv("list")
+    assert status == 0, err
+    assert "999999999999\tGone\tghost\tcorp" in out and out == rendered_now(listing.TSV)
+
+
+def test_a_catalog_not_saved_in_listing_order_is_sorted_for_the_listing(org, aws_config):
+    """A catalog from an older ssoenv (or edited by hand) has no "sorted" mark: its order is not trusted."""
+    known_profiles_only(aws_config)  # else the profile of its own makes the listing sort anyway
+    before = ssoenv("list")[1]
+    data = catalog.load()
+    record = data["sessions"]["corp"]
+    assert record.pop("sorted") == 1  # the sync saved it in listing order
+    record["accounts"].reverse()
+    paths.catalog_file().write_text(json.dumps(data))
+    assert ssoenv("list")[1] == before
