@@ -237,7 +237,9 @@ def _entries(config: AwsConfig, data: dict) -> list[Entry]:
         names = _account_names(data)
         result += [Entry(session, account_id, names.get(account_id, ""), role, name, regions.get(name))
                    for (session, account_id, role), name in missing]
-    return result
+    from ssoenv import chain
+
+    return result + chain.entries(config, data)  # chained roles (role_arn + source_profile)
 
 
 def _account_names(data: dict) -> dict[str, str]:

@@ -27,6 +27,11 @@ MIN_VALID = 5 * 60
 
 def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
     if entry.profile and entry.profile in config.profiles:
+        profile = config.profiles[entry.profile]
+        if "role_arn" in profile.values:  # a chained role: the login of the SSO profile it starts from
+            from ssoenv import chain
+
+            return config.session_for_profile(chain.base_profile(config, entry.profile).name)
         return config.session_for_profile(entry.profile)
     from ssoenv import catalog
 
@@ -40,8 +45,14 @@ def _cache_path(session: SsoSession, entry: Entry):
 
 
 def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> RoleCredentials | None:
-    data = cache.read_json(_cache_path(session, entry))
-    if not isinstance(data, dict) or data.get("ProviderType") != "sso":
+    return read_cached(_cache_path(session, entry), "sso", min_valid)
+
+
+def read_cached(path, provider: str, min_valid: float = MIN_VALID) -> RoleCredentials | None:
+    """The credentials in the cache file `path` (written by `provider`), if at least
+    `min_valid` seconds remain."""
+    data = cache.read_json(path)
+    if not isinstance(data, dict) or data.get("ProviderType") != provider:
         return None
     creds = data.get("Credentials")
     if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) and creds[k]
@@ -91,6 +102,11 @@ def _account_label(entry: Entry) -> str:
 
 def get(config: AwsConfig, entry: Entry, *, interactive: bool | None = None,
         min_valid: float = MIN_VALID) -> RoleCredentials:
+    profile = config.profiles.get(entry.profile) if entry.profile else None
+    if profile is not None and "role_arn" in profile.values:  # a chained role (ssoenv.chain)
+        from ssoenv import chain
+
+        return chain.credentials(config, entry.profile, interactive=interactive, min_valid=min_valid)
     session = session_of(config, entry)
     return cached(session, entry, min_valid) or fetch(session, entry, interactive=interactive)
 
