@@ -89,13 +89,14 @@ def resolve(config: AwsConfig, name: str) -> tuple[list[Hop], Profile]:
     seen = [name]
     while is_chained(profile):
         shown = printable(profile.name)
+        within = f" (in the chain of {printable(name)})" if profile.name != name else ""
         if "credential_source" in profile.values:
-            raise SsoenvError(f"profile {shown} takes credential_source ({printable(profile.values['credential_source'])}), "
-                              "not an IAM Identity Center login: ssoenv cannot switch to it"
-                              + (f" (in the chain of {printable(name)})" if profile.name != name else ""))
+            raise SsoenvError(f"profile {shown} takes credential_source "
+                              f"({printable(profile.values['credential_source'])}), not an IAM Identity Center "
+                              f"login: ssoenv cannot switch to it{within}")
         if "mfa_serial" in profile.values:
-            raise SsoenvError(f"profile {shown} sets mfa_serial: ssoenv does not prompt for MFA codes in a chain"
-                              + (f" (in the chain of {printable(name)})" if profile.name != name else ""))
+            raise SsoenvError(f"profile {shown} sets mfa_serial: ssoenv does not prompt for MFA codes "
+                              f"in a chain{within}")
         source = profile.values.get("source_profile")
         if not source:
             raise SsoenvError(f"profile {shown} has role_arn but no source_profile")
