@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
+from operator import itemgetter
 
 from ssoenv import cache, paths
 from ssoenv.awsconfig import AwsConfig, Profile
@@ -44,6 +45,15 @@ class Hop(namedtuple("Hop", "profile role_arn account_id role external_id durati
     """One AssumeRole of a chain (`session_name` None: the SSO user's name)."""
 
     __slots__ = ()
+
+
+class ChainedEntry(Entry):
+    """An entry for a chained profile. Its key names the profile too: two chained
+    profiles may reach one account and role (from different sources)."""
+
+    __slots__ = ()
+
+    key = property(itemgetter(0, 1, 3, 4))
 
 
 def is_chained(profile: Profile | None) -> bool:
@@ -128,8 +138,8 @@ def entry(config: AwsConfig, name: str, account_names: dict[str, str] | None = N
     hops, base = resolve(config, name)
     last = hops[-1]
     account_name = (account_names or {}).get(last.account_id, "")
-    return Entry(catalog.profile_key(config, base), last.account_id, account_name, last.role, name,
-                 config.profiles[name].region)
+    return ChainedEntry(catalog.profile_key(config, base), last.account_id, account_name, last.role, name,
+                        config.profiles[name].region)
 
 
 def account_names() -> dict[str, str]:
@@ -174,14 +184,27 @@ def inputs(config: AwsConfig) -> list:
 
 
 def describe(config: AwsConfig, name: str) -> dict:
-    """What the picker's preview shows: role ARN, source, session name (None: not known yet)."""
+    """What the picker's preview shows: role ARN, source, session name (None: not
+    known yet) and the cache file of the chained credentials (None: not known yet)."""
     hops, base = resolve(config, name)
     from ssoenv import catalog
 
-    last = hops[-1]
-    return {"role_arn": last.role_arn, "source": config.profiles[name].values.get("source_profile"),
-            "session_name": last.session_name or _known_user(catalog.profile_key(config, base)),
-            "hops": len(hops)}
+    login = catalog.profile_key(config, base)
+    path = _cache_file(hops, login, base)
+    return {"role_arn": hops[-1].role_arn, "source": config.profiles[name].values.get("source_profile"),
+            "session_name": hops[-1].session_name or _known_user(login), "hops": len(hops),
+            "cache_file": str(path) if path else None}
+
+
+def _cache_file(hops: list[Hop], login: str, base: Profile):
+    """Where the last hop's credentials are cached, if every session name is known without a call."""
+    user = _known_user(login)
+    if not user and not all(h.session_name for h in hops):
+        return None
+    key: dict = {"sso": [login, base.account_id, base.role_name]}
+    for hop in hops:
+        key = _cache_args(hop, hop.session_name or user or "", key)
+    return paths.chained_cache_file(key)
 
 
 # --- session names -------------------------------------------------------------------------
@@ -278,15 +301,10 @@ def credentials(config: AwsConfig, name: str, *, interactive: bool | None = None
     login = catalog.profile_key(config, base)
     base_entry = Entry(login, base.account_id, "", base.role_name, base.name, base.region)
     source_key: dict = {"sso": [login, base.account_id, base.role_name]}
-    user = _known_user(login)
-    # the cached path: every key known without a call
-    if user or all(h.session_name for h in hops):
-        key = source_key
-        for hop in hops:
-            key = _cache_args(hop, hop.session_name or user or "", key)
-        found = creds_mod.read_cached(paths.chained_cache_file(key), "assume-role", min_valid)
-        if found:
-            return found
+    path = _cache_file(hops, login, base)  # the cached path: no call at all
+    found = creds_mod.read_cached(path, "assume-role", min_valid) if path else None
+    if found:
+        return found
     source = creds_mod.get(config, base_entry, interactive=interactive)
     try:
         return _assume_chain(hops, base, login, source, source_key, min_valid)

@@ -17,9 +17,10 @@ or stale view is rendered again, never an error.
 from __future__ import annotations
 
 import json
+from itertools import repeat
 from operator import itemgetter
 
-from ssoenv import cache, catalog, paths
+from ssoenv import cache, catalog, chain, paths
 from ssoenv.log import get_logger
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
@@ -74,7 +75,7 @@ def inputs(config: AwsConfig, sso_session: str | None) -> dict:
     profiles = catalog.profiles_by_role(config)
     return {"logins": sorted(catalog.current_logins(config)),
             "profiles": sorted([*key, name] for key, name in profiles.items()),
-            "only": sso_session}
+            "only": sso_session, "chained": chain.inputs(config)}
 
 
 def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listing | None:
@@ -118,9 +119,9 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
         if view == TSV:
             body = tsv(entries).encode()
         elif view == JSON:
-            body = json_rows(entries).encode()
+            body = json_rows(entries, chain.sources(config)).encode()
         else:
-            body = "".join(picker_lines(entries)).encode()
+            body = "".join(picker_lines(entries, chain.sources(config))).encode()
             key_lines = "\n".join([key_text(e.key) for e in entries]).encode()
     listing = Listing(view, catalog.summary(data), len(entries), body, key_lines, entries)
     if data.get("generation"):
@@ -171,19 +172,22 @@ def ordered(entries: list[Entry]) -> list[Entry]:
     return list(map(entries.__getitem__, map(itemgetter(4), keys)))
 
 
-_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}}}'
+_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}, "via": {}}}'
 
 
-def json_rows(entries: list[Entry]) -> str:
+def json_rows(entries: list[Entry], vias: dict[str, str] | None = None) -> str:
     """What json.dumps(list of row objects, ensure_ascii=False) writes, byte for byte,
     each distinct value encoded once (names repeat once per role)."""
     from json.encoder import encode_basestring  # C; ensure_ascii=False's string encoder
 
-    columns = []
+    columns: list = []
     for i in range(5):  # sso_session, account_id, account_name, role, profile
         column = list(map(itemgetter(i), entries))
         encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
         columns.append(map(encoded.__getitem__, column))
+    # "via": the source profile of a chained role (ssoenv.chain), else null
+    columns.append(map(lambda p: json.dumps(vias.get(p), ensure_ascii=False), map(itemgetter(4), entries))
+                   if vias else repeat("null", len(entries)))
     return "[" + ", ".join(map(_JSON_ROW.format, *columns)) + "]\n"
 
 
@@ -211,14 +215,15 @@ def tsv(entries: list[Entry]) -> str:
 NAME_WIDTH = 40  # the picker pads account names to the longest, up to this
 
 
-def picker_lines(entries: list[Entry]) -> list[str]:
+def picker_lines(entries: list[Entry], vias: dict[str, str] | None = None) -> list[str]:
     """One line per entry for fzf: its place in `entries`, a tab, the label (the first
     character of which marks the active entry: " " here)."""
     width = min(max(map(len, map(itemgetter(2), entries)), default=0), NAME_WIDTH)
     names = [name.ljust(width) for name in _escaped(list(map(itemgetter(2), entries)))]
     profiles = [p or "" for p in map(itemgetter(4), entries)]
     if any(profiles):
-        profiles = [f"  profile:{p}" if p else "" for p in _escaped(profiles)]
+        shown = [f"{p} via {vias[p]}" if vias and p in vias else p for p in profiles]
+        profiles = [f"  profile:{p}" if p else "" for p in _escaped(shown)]
     return list(map("{}\t  {}  {}  {}{}  [{}]\n".format, range(len(entries)), names,
                     map(itemgetter(1), entries), _escaped(list(map(itemgetter(3), entries))), profiles,
                     _escaped(list(map(itemgetter(0), entries)))))

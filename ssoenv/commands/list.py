@@ -60,14 +60,16 @@ def run(args) -> int:
         _write(body)
         return 0
     from ssoenv import targets, text
+    from ssoenv.chain import sources
     from ssoenv.shellout import printable
 
-    current = targets.active()
+    current, vias = targets.active(), sources(config)
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")]
     for e in entries:
         mark = "*" if current == e.key else ""
         rows.append((mark, printable(e.account_name), e.account_id, printable(e.role),
-                     printable(e.profile or "-"), printable(e.sso_session)))
+                     printable(f"{e.profile} via {vias[e.profile]}" if e.profile in vias else e.profile or "-"),
+                     printable(e.sso_session)))
     sys.stdout.write(text.table(rows, width=os.get_terminal_size().columns))
     return 0
 
