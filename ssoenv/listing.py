@@ -172,7 +172,7 @@ def ordered(entries: list[Entry]) -> list[Entry]:
     return list(map(entries.__getitem__, map(itemgetter(4), keys)))
 
 
-_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}, "via": {}}}'
+_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}{}}}'
 
 
 def json_rows(entries: list[Entry], vias: dict[str, str] | None = None) -> str:
@@ -185,9 +185,9 @@ def json_rows(entries: list[Entry], vias: dict[str, str] | None = None) -> str:
         column = list(map(itemgetter(i), entries))
         encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
         columns.append(map(encoded.__getitem__, column))
-    # "via": the source profile of a chained role (ssoenv.chain), else null
-    columns.append(map(lambda p: json.dumps(vias.get(p), ensure_ascii=False), map(itemgetter(4), entries))
-                   if vias else repeat("null", len(entries)))
+    # a chained role's row (ssoenv.chain) adds "via": its source profile
+    columns.append(map(lambda p: f', "via": {json.dumps(vias[p], ensure_ascii=False)}' if p in vias else "",
+                       map(itemgetter(4), entries)) if vias else repeat("", len(entries)))
     return "[" + ", ".join(map(_JSON_ROW.format, *columns)) + "]\n"
 
 
