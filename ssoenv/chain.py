@@ -137,7 +137,8 @@ def entry(config: AwsConfig, name: str, account_names: dict[str, str] | None = N
 
     hops, base = resolve(config, name)
     last = hops[-1]
-    account_name = (account_names or {}).get(last.account_id, "")
+    # an account IAM Identity Center does not list goes by the profile's name (prompt, picker)
+    account_name = (account_names or {}).get(last.account_id) or name
     return ChainedEntry(catalog.profile_key(config, base), last.account_id, account_name, last.role, name,
                         config.profiles[name].region)
 

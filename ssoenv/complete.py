@@ -93,7 +93,8 @@ def targets() -> list[str]:
     from ssoenv import paths
 
     config = _config()
-    out = [p.name for p in config.sso_profiles()] if config else []
+    # SSO profiles, and chained roles (role_arn: ssoenv.chain)
+    out = [p.name for p in config.profiles.values() if p.is_sso or "role_arn" in p.values] if config else []
     names: list[str] = []
     ids: list[str] = []
     try:

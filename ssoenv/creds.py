@@ -27,11 +27,6 @@ MIN_VALID = 5 * 60
 
 def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
     if entry.profile and entry.profile in config.profiles:
-        profile = config.profiles[entry.profile]
-        if "role_arn" in profile.values:  # a chained role: the login of the SSO profile it starts from
-            from ssoenv import chain
-
-            return config.session_for_profile(chain.base_profile(config, entry.profile).name)
         return config.session_for_profile(entry.profile)
     from ssoenv import catalog
 

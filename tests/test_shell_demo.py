@@ -36,12 +36,13 @@ def test_command_runs_in_the_demo_and_passes_its_status(user_env):
     elapsed = time.monotonic() - started
     assert out.returncode == 7, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[:4] == ["MemberAccount\t222222222222\tAdministratorAccess\t-\tdemo",
+    assert lines[:5] == ["MemberAccount\t222222222222\tAdministratorAccess\t-\tdemo",
                          "MemberAccount\t222222222222\tReadOnlyAccess\t-\tdemo",
-                         "RootAccount\t111111111111\tAdministratorAccess\t-\tdemo",
+                         "prod-deploy\t999999999999\tDeploy\tprod-deploy\tdemo",  # the chained role
+                         "RootAccount\t111111111111\tAdministratorAccess\thub\tdemo",
                          "RootAccount\t111111111111\tReadOnlyAccess\t-\tdemo"]
-    home = Path(lines[4].removeprefix("home="))
-    assert lines[5] == "0"  # none of the user's AWS identity leaked in
+    home = Path(lines[5].removeprefix("home="))
+    assert lines[6] == "0"  # none of the user's AWS identity leaked in
     assert not home.exists() and _leftovers(user_env) == []
     assert elapsed < 5, f"{elapsed:.1f} s"
 
@@ -67,7 +68,7 @@ def test_no_shell_prints_the_environment_and_cleans_up_on_sigterm(user_env):
     proc = subprocess.Popen([SSOENV, "demo", "--no-shell", "--shell", "fish"], env=user_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(11)]
+        lines = [proc.stdout.readline() for _ in range(12)]
         exports = dict(line.removeprefix("set -gx ").rstrip(";\n").split(" ", 1) for line in lines)
         home = Path(exports["HOME"].strip("'"))
         assert home.is_dir()
@@ -76,7 +77,7 @@ def test_no_shell_prints_the_environment_and_cleans_up_on_sigterm(user_env):
         env = {k: v.strip("'") for k, v in exports.items()}
         listed = subprocess.run([SSOENV, "list"], env={**user_env, **env, "AWS_PROFILE": ""},
                                 capture_output=True, text=True, timeout=30)
-        assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 4, listed.stderr
+        assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 5, listed.stderr  # one chained
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
