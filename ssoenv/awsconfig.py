@@ -90,14 +90,8 @@ class AwsConfig:
             raise SsoenvError(f"no profile named {name!r} in {self.path}") from None
 
     def session_for_profile(self, name: str) -> SsoSession:
-        """The sso-session (or legacy start URL) a profile logs in through (for a
-        chained role, role_arn + source_profile: that of the SSO profile it starts from)."""
+        """The sso-session (or legacy start URL) a profile logs in through."""
         profile = self.profile(name)
-        if "role_arn" in profile.values:
-            from ssoenv import chain
-
-            profile = chain.base_profile(self, name)
-            name = profile.name
         if profile.sso_session:
             return self.session(profile.sso_session)
         url, region = profile.values.get("sso_start_url"), profile.values.get("sso_region")
@@ -429,7 +423,7 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
         if claim.kind == "active" and claim.name in config.sessions:
             return [config.sessions[claim.name]]
         if (claim.kind == "profile" and claim.name in config.profiles
-                and (config.profiles[claim.name].is_sso or "role_arn" in config.profiles[claim.name].values)):
+                and config.profiles[claim.name].is_sso):
             return [config.session_for_profile(claim.name)]
     if all_sessions:
         if not config.sessions:

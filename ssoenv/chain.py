@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from operator import itemgetter
 
 from ssoenv import cache, paths
 from ssoenv.awsconfig import AwsConfig, Profile
-from ssoenv.catalog import Entry
 from ssoenv.errors import SsoenvError
 from ssoenv.log import get_logger
 from ssoenv.shellout import printable
@@ -45,15 +43,6 @@ class Hop(namedtuple("Hop", "profile role_arn account_id role external_id durati
     """One AssumeRole of a chain (`session_name` None: the SSO user's name)."""
 
     __slots__ = ()
-
-
-class ChainedEntry(Entry):
-    """An entry for a chained profile. Its key names the profile too: two chained
-    profiles may reach one account and role (from different sources)."""
-
-    __slots__ = ()
-
-    key = property(itemgetter(0, 1, 3, 4))
 
 
 def is_chained(profile: Profile | None) -> bool:
@@ -130,46 +119,10 @@ def base_profile(config: AwsConfig, name: str) -> Profile:
     return resolve(config, name)[1]
 
 
-def entry(config: AwsConfig, name: str, account_names: dict[str, str] | None = None) -> Entry:
-    """The chained profile `name` as an entry: the chained account and role, the
-    login of its SSO profile."""
-    from ssoenv import catalog
-
-    hops, base = resolve(config, name)
-    last = hops[-1]
-    # an account IAM Identity Center does not list goes by the profile's name (prompt, picker)
-    account_name = (account_names or {}).get(last.account_id) or name
-    return ChainedEntry(catalog.profile_key(config, base), last.account_id, account_name, last.role, name,
-                        config.profiles[name].region)
-
-
-def account_names() -> dict[str, str]:
-    """Account id -> name, from the catalog (a chained account may be listed there too)."""
-    from ssoenv import catalog
-
-    return catalog._account_names(catalog.load())
-
-
-def entries(config: AwsConfig, data: dict) -> list[Entry]:
-    """Every chained profile that reaches an SSO profile (the broken ones are left
-    out here; naming one as a target says what is wrong)."""
-    names = [p.name for p in config.profiles.values() if is_chained(p)]
-    if not names:
-        return []
-    from ssoenv import catalog
-
-    known = set(catalog.current_logins(config))
-    account_names = catalog._account_names(data)
-    out = []
-    for name in names:
-        try:
-            found = entry(config, name, account_names)
-        except SsoenvError as exc:
-            log.debug("profile %s is not a target: %s", name, exc.message)
-            continue
-        if found.sso_session in known:
-            out.append(found)
-    return out
+def login_key(base: Profile) -> str:
+    """Which login an SSO profile uses, for the caches here: its sso-session, else
+    (legacy) its start URL."""
+    return base.sso_session or f"url:{base.values.get('sso_start_url', '')}"
 
 
 def sources(config: AwsConfig) -> dict[str, str]:
@@ -188,9 +141,7 @@ def describe(config: AwsConfig, name: str) -> dict:
     """What the picker's preview shows: role ARN, source, session name (None: not
     known yet) and the cache file of the chained credentials (None: not known yet)."""
     hops, base = resolve(config, name)
-    from ssoenv import catalog
-
-    login = catalog.profile_key(config, base)
+    login = login_key(base)
     path = _cache_file(hops, login, base)
     return {"role_arn": hops[-1].role_arn, "source": config.profiles[name].values.get("source_profile"),
             "session_name": hops[-1].session_name or _known_user(login), "hops": len(hops),
@@ -290,36 +241,29 @@ def _source_label(hops: list[Hop], i: int, base: Profile) -> str:
     return f"{hops[i - 1].role_arn} (profile {printable(hops[i - 1].profile)})"
 
 
-def credentials(config: AwsConfig, name: str, *, interactive: bool | None = None,
-                min_valid: float | None = None) -> RoleCredentials:
+def credentials(config: AwsConfig, name: str, *, min_valid: float, source) -> RoleCredentials:
     """Credentials of the chained profile `name`: cached while `min_valid` seconds
-    remain, else assumed hop by hop from the SSO role's credentials."""
-    from ssoenv import catalog
-    from ssoenv import creds as creds_mod
-
-    min_valid = creds_mod.MIN_VALID if min_valid is None else min_valid
+    remain, else assumed hop by hop. `source(profile, fresh)` gives the role
+    credentials of the SSO profile at the chain's end (ssoenv.creds: cached, or
+    `fresh` from the portal)."""
     hops, base = resolve(config, name)
-    login = catalog.profile_key(config, base)
-    base_entry = Entry(login, base.account_id, "", base.role_name, base.name, base.region)
+    login = login_key(base)
     source_key: dict = {"sso": [login, base.account_id, base.role_name]}
     path = _cache_file(hops, login, base)  # the cached path: no call at all
-    found = creds_mod.read_cached(path, "assume-role", min_valid) if path else None
+    found = cache.read_credentials(path, "assume-role", min_valid) if path else None
     if found:
         return found
-    source = creds_mod.get(config, base_entry, interactive=interactive)
     try:
-        return _assume_chain(hops, base, login, source, source_key, min_valid)
+        return _assume_chain(hops, base, login, source(base, False), source_key, min_valid)
     except SsoenvError as exc:
         if getattr(exc, "code", "") not in ("ExpiredToken", "InvalidClientTokenId"):
             raise
     # the SSO role's cached credentials were no good to STS (revoked, another emulator): once more, fresh
-    source = creds_mod.fetch(creds_mod.session_of(config, base_entry), base_entry, interactive=interactive)
-    return _assume_chain(hops, base, login, source, source_key, min_valid, fresh=True)
+    return _assume_chain(hops, base, login, source(base, True), source_key, min_valid, fresh=True)
 
 
 def _assume_chain(hops: list[Hop], base: Profile, login: str, source: RoleCredentials, source_key: dict,
                   min_valid: float, fresh: bool = False) -> RoleCredentials:
-    from ssoenv import creds as creds_mod
     from ssoenv import identity
 
     region = base.region
@@ -333,7 +277,7 @@ def _assume_chain(hops: list[Hop], base: Profile, login: str, source: RoleCreden
             session_name = user
         key = _cache_args(hop, session_name, key)
         path = paths.chained_cache_file(key)
-        found = None if fresh else creds_mod.read_cached(path, "assume-role", min_valid)
+        found = None if fresh else cache.read_credentials(path, "assume-role", min_valid)
         if found:
             current = found
             continue

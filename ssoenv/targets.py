@@ -180,9 +180,10 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
     if target is not None and target in config.profiles and not account and not role:
         p = config.profiles[target]
         if "role_arn" in p.values:  # a chained role (ssoenv.chain): its errors name the profile
-            from ssoenv import chain
+            from ssoenv import catalog
 
-            return chain.entry(config, target, chain.account_names() if need_name else None)
+            return catalog.chained_entry(config, target,
+                                         catalog._account_names(catalog.load()) if need_name else None)
         if p.is_sso and p.account_id and p.role_name:
             name = ""
             from ssoenv import catalog

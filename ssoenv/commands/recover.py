@@ -62,8 +62,11 @@ def session_for(config, argv: list[str]):
     def of_profile(name: str, where: str):
         if name not in config.profiles:
             raise SsoenvError(f"no profile named {name!r} ({where}) in {config.path}")
-        # a chained role (role_arn) renews the login of the SSO profile it starts from
-        if not config.profiles[name].is_sso and "role_arn" not in config.profiles[name].values:
+        if "role_arn" in config.profiles[name].values:  # a chained role: the SSO profile it starts from
+            from ssoenv import chain
+
+            name = chain.base_profile(config, name).name
+        if not config.profiles[name].is_sso:
             session = credential_process_session(config, config.profiles[name])
             if session is None:
                 raise SsoenvError(f"profile {name!r} ({where}) does not use IAM Identity Center; nothing to renew")

@@ -18,10 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import sts
 from .config import EmulatorConfig, load_config_file
 from .federation import FederationError
 from .service import OPS, ApiError, Html, IdentityCenter, Redirect, _html
+from .sts import StsError, operation
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -263,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
         """STS (query protocol, XML): its errors are XML too."""
         center = self.server.center
         try:
-            action, fields = sts.operation(body)
+            action, fields = operation(body)
             latency = center.count(action)
             if latency > 0:
                 time.sleep(latency)
@@ -273,9 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 center.admit(action)
             except ApiError as err:
-                raise sts.StsError(err.code, err.message, err.status if err.status >= 500 else None) from None
+                raise StsError(err.code, err.message, err.status if err.status >= 500 else None) from None
             self._send(200, center.sts.handle(action, fields, self.headers), "text/xml")
-        except sts.StsError as err:
+        except StsError as err:
             self._send(err.status, err.xml(), "text/xml")
 
     def _browser_page(self, path: str, query: dict[str, str]) -> None:
