@@ -103,3 +103,40 @@ def test_unsupported_shell_is_a_usage_error(user_env):
     assert out.returncode == 2
     assert "unsupported shell 'tcsh'" in out.stderr
     assert _leftovers(user_env) == []
+
+
+# --- STS in the demo (issue 19) and its chained profile (issue 20) ----------------------------
+
+def test_aws_sts_get_caller_identity_works_in_the_demo_after_a_switch(user_env):
+    script = ('eval "$(ssoenv use RootAccount/ReadOnlyAccess --shell bash)" && '
+              "aws sts get-caller-identity --query Arn --output text && "
+              "ssoenv exec prod-deploy -- aws sts get-caller-identity --query Arn --output text")
+    out = subprocess.run([SSOENV, "demo", "--command", script], env=user_env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    switched, chained = out.stdout.split()
+    assert switched.startswith("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnlyAccess_")
+    assert chained == "arn:aws:sts::999999999999:assumed-role/Deploy/alice"
+
+
+def _banner(env) -> str:
+    """What `ssoenv demo --shell bash` says before its shell starts (stdin empty: the shell ends at once)."""
+    out = subprocess.run([SSOENV, "demo", "--shell", "bash"], env=env, capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    return out.stderr
+
+
+def test_the_banner_suggests_sts_only_with_the_aws_cli_v2(user_env, tmp_path):
+    from support import AWS_CLI, need
+
+    need(AWS_CLI)
+    with_v2 = _banner(user_env)
+    assert "aws sts get-caller-identity" in with_v2 and "prod-deploy" in with_v2
+    v1 = tmp_path / "v1-bin"
+    v1.mkdir()
+    (v1 / "aws").write_text("#!/bin/sh\necho 'aws-cli/1.29.0 Python/3.11 Linux botocore/1.31.0'\n")
+    (v1 / "aws").chmod(0o755)
+    without = _banner({**user_env, "PATH": f"{v1}:{user_env['PATH']}"})
+    assert "aws " not in without.replace("ssoenv demo", "")  # no AWS CLI command suggested
+    assert "ssoenv use prod-deploy" in without
