@@ -383,3 +383,32 @@ def test_hot_exec_of_a_chained_role_imports_no_boto3(fresh):
     assert "ssoenv" in imported  # the probe works
     assert not imported & {"boto3", "botocore", "prompt_toolkit"}
     assert fresh.emulator.calls()["AssumeRole"] == 1
+
+
+def test_env_and_credential_process_give_the_chained_credentials(fresh):
+    process = json.loads(fresh.ssoenv("credential-process", "prod-deploy").stdout)
+    assert process["Version"] == 1 and process["AccessKeyId"].startswith("ASIA")
+    env = dict(re.findall(r"^export (\w+)=(\S+)$", fresh.ssoenv("env", "prod-deploy", "--format", "env").stdout,
+                          re.M))
+    assert env["AWS_ACCESS_KEY_ID"].strip("'\"") == process["AccessKeyId"]  # the cached chained credentials
+    assert fresh.emulator.calls()["AssumeRole"] == 1
+
+
+def test_the_fallback_session_name_when_the_user_cannot_be_read(fresh):
+    need(AWS_CLI)
+    fresh.emulator.inject_fault("GetCallerIdentity", status=403, code="AccessDenied")
+    user = fresh.env.get("USER") or fresh.env.get("LOGNAME")
+    me, _ = exec_identity(fresh, "prod-deploy")
+    assert me["Arn"] == f"arn:aws:sts::{PROD}:assumed-role/Deploy/ssoenv-{user}"
+    assert not Path(fresh.path(paths.sso_users_file)).exists()  # a fallback is not remembered
+
+
+def test_a_source_login_that_cannot_happen_here_exits_3(fresh):
+    fresh.emulator.revoke_tokens()
+    try:
+        result = fresh.ssoenv("exec", "prod-deploy", "--", "true", check=False)
+        assert result.returncode == 3, result.stderr
+        assert "ssoenv login" in result.stderr and result.stdout == ""
+        assert fresh.emulator.calls()["AssumeRole"] == 0
+    finally:
+        fresh.ssoenv(*fresh.login_command())
