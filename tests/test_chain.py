@@ -340,12 +340,12 @@ def test_an_expired_source_login_is_renewed_silently(fresh):
 
 
 def test_the_login_behind_a_chained_aws_profile(fresh):
-    """`ssoenv login` and the failure hook's `ssoenv recover` find the sso-session
-    behind AWS_PROFILE=prod-deploy (here: nothing to renew, so nothing happens)."""
-    result = fresh.ssoenv("recover", "--preflight", "--", "aws", "s3", "ls", env={"AWS_PROFILE": "prod-deploy"},
-                          check=False)
+    """The failure hook's `ssoenv recover` finds the sso-session behind
+    AWS_PROFILE=prod-deploy and renews it."""
+    fresh.emulator.expire_tokens()
+    result = fresh.ssoenv("recover", "--", "aws", "s3", "ls", env={"AWS_PROFILE": "prod-deploy"}, check=False)
     assert result.returncode == 0, result.stderr
-    assert "does not use IAM Identity Center" not in result.stderr
+    assert fresh.emulator.calls()["CreateToken"] == 1  # demo's token renewed with its refresh token
 
 
 # --- where chained targets show ----------------------------------------------------------------
