@@ -248,25 +248,28 @@ def credentials(config: AwsConfig, name: str, *, min_valid: float, source) -> Ro
     `fresh` from the portal)."""
     hops, base = resolve(config, name)
     login = login_key(base)
+    session = config.sessions.get(base.sso_session or "")
+    sso_region = session.region if session else None
     source_key: dict = {"sso": [login, base.account_id, base.role_name]}
     path = _cache_file(hops, login, base)  # the cached path: no call at all
     found = cache.read_credentials(path, "assume-role", min_valid) if path else None
     if found:
         return found
     try:
-        return _assume_chain(hops, base, login, source(base, False), source_key, min_valid)
+        return _assume_chain(hops, base, login, source(base, False), source_key, min_valid, sso_region)
     except SsoenvError as exc:
         if getattr(exc, "code", "") not in ("ExpiredToken", "InvalidClientTokenId"):
             raise
     # the SSO role's cached credentials were no good to STS (revoked, another emulator): once more, fresh
-    return _assume_chain(hops, base, login, source(base, True), source_key, min_valid, fresh=True)
+    return _assume_chain(hops, base, login, source(base, True), source_key, min_valid, sso_region, fresh=True)
 
 
 def _assume_chain(hops: list[Hop], base: Profile, login: str, source: RoleCredentials, source_key: dict,
-                  min_valid: float, fresh: bool = False) -> RoleCredentials:
+                  min_valid: float, sso_region: str | None, fresh: bool = False) -> RoleCredentials:
     from ssoenv import identity
 
-    region = base.region
+    # STS is regional: the hub profile's region, else its login's (the same partition)
+    region = base.region or base.values.get("sso_region") or sso_region
     user = None
     key = source_key
     current = source
