@@ -63,10 +63,11 @@ def run(args) -> int:
     from ssoenv.chain import sources
     from ssoenv.shellout import printable
 
-    current, vias = targets.active(), sources(config)
+    current, vias, switched = targets.active(), sources(config), os.environ.get("SSOENV_PROFILE")
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")]
     for e in entries:
-        mark = "*" if current == e.key else ""
+        # a chained role's key names its profile too: the active one is SSOENV_PROFILE's
+        mark = "*" if current == e.key[:3] and (e.profile not in vias or e.profile == switched) else ""
         rows.append((mark, printable(e.account_name), e.account_id, printable(e.role),
                      printable(f"{e.profile} via {vias[e.profile]}" if e.profile in vias else e.profile or "-"),
                      printable(e.sso_session)))
