@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -81,6 +82,23 @@ def cache_files(box, provider: str) -> list[str]:
     return out
 
 
+def interleaved(commands: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int) -> dict:
+    """Wall times of `commands` run in turn (one of each per round): a ratio between them
+    is then not skewed by the machine's load drifting between one command's runs and the next's."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for i in range(warmup + runs):
+        for label, argv in commands.items():
+            started = time.perf_counter()
+            proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - started
+            if proc.returncode != 0:
+                raise RuntimeError(f"{label} exited {proc.returncode}: {proc.stderr.decode(errors='replace')}")
+            if i >= warmup:
+                times[label].append(elapsed)
+    return {label: common.Stats(t, "interleaved subprocess+perf_counter") for label, t in times.items()}
+
+
 def main() -> int:
     opts, runs = common.options(__doc__, quick_help="fewer runs (< 30 s)")
     warmup = 2 if opts.quick else 3
@@ -111,11 +129,13 @@ def run(emu, box, runs: int, warmup: int) -> int:
         "python -c pass": [PYTHON, "-c", "pass"],
         "ssoenv exec prod-deploy -- true  (cached)": [SSOENV, "exec", "prod-deploy", "--", "true"],
         "ssoenv exec bench -- true  (cached, direct)": [SSOENV, "exec", "bench", "--", "true"],
+        "python -c COLD (the cold runs' own overhead)": [PYTHON, "-c", COLD, "/nonexistent", "/bin/true"],
+    }
+    cold = {
         "cold: ssoenv exec prod-deploy -- true  (source cached)":
             [PYTHON, "-c", COLD, os.pathsep.join(chained_files), SSOENV, "exec", "prod-deploy", "--", "true"],
         "cold: ssoenv exec bench -- true  (direct)":
             [PYTHON, "-c", COLD, bench_file, SSOENV, "exec", "bench", "--", "true"],
-        "python -c COLD (the cold runs' own overhead)": [PYTHON, "-c", COLD, "/nonexistent", "/bin/true"],
     }
     aws_note = ""
     have_aws = os.path.exists(AWS_V2)
@@ -132,10 +152,11 @@ def run(emu, box, runs: int, warmup: int) -> int:
     else:
         aws_note = "/usr/bin/aws (AWS CLI v2) is not installed: skipped"
     before = emu.calls()
-    per = {label: runs for label in commands}
+    per = {"aws configure export-credentials --profile lprod": min(runs, 10)}
+    aws_label = "aws configure export-credentials --profile lprod"
+    stats = interleaved({**{k: v for k, v in commands.items() if k != aws_label}, **cold}, env, runs, warmup)
     if have_aws:
-        per["aws configure export-credentials --profile lprod"] = min(runs, 10)
-    stats = common.time_commands(commands, env, runs=per, warmup=warmup)
+        stats.update(common.time_commands({aws_label: commands[aws_label]}, env, runs=per, warmup=warmup))
     after = emu.calls()
 
     base = stats["python -c pass"].median
@@ -143,7 +164,8 @@ def run(emu, box, runs: int, warmup: int) -> int:
     rows = []
     for label, s in stats.items():
         rows.append([label, ms(s.median), ms(s.p90), str(len(s.times)), f"{s.median / base:.2f}x"])
-    common.print_table(f"Wall time ({stats['python -c pass'].tool}; ratio = median / `python -c pass`)",
+    common.print_table("Wall time (ssoenv's runs interleaved, one of each per round; ratio = median / "
+                       "`python -c pass`)",
                        ["command", "median", "p90", "runs", "ratio"], rows)
     cached = stats["ssoenv exec prod-deploy -- true  (cached)"].median
     cold_chain = stats["cold: ssoenv exec prod-deploy -- true  (source cached)"].median - overhead
