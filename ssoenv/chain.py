@@ -132,7 +132,7 @@ def sources(config: AwsConfig) -> dict[str, str]:
 
 def inputs(config: AwsConfig) -> list:
     """What of the config the chained entries depend on (a kept listing is stale when it changes)."""
-    keys = ("role_arn", "source_profile", "credential_source", "mfa_serial")
+    keys = ("role_arn", "source_profile", "credential_source", "mfa_serial", "role_session_name", "duration_seconds")
     return sorted([p.name, *(p.values.get(k, "") for k in keys), p.region or ""]
                   for p in config.profiles.values() if is_chained(p))
 
