@@ -140,3 +140,12 @@ def test_the_banner_suggests_sts_only_with_the_aws_cli_v2(user_env, tmp_path):
     without = _banner({**user_env, "PATH": f"{v1}:{user_env['PATH']}"})
     assert "aws " not in without.replace("ssoenv demo", "")  # no AWS CLI command suggested
     assert "ssoenv use prod-deploy" in without
+
+
+def test_the_readme_names_demo_shell_in_its_first_lines():
+    """Issue 19: `ssoenv demo --shell zsh|fish` was only in `demo --help`."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "ssoenv demo --shell zsh" in first_block
+    help_text = subprocess.run([SSOENV, "demo", "--help"], capture_output=True, text=True, timeout=30).stdout
+    assert "--shell" in help_text
