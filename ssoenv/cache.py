@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
+    from ssoenv.shapes import RoleCredentials
+
 log = get_logger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -233,6 +235,23 @@ def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def read_credentials(path: Path, provider: str, min_valid: float) -> RoleCredentials | None:
+    """`Credentials` of a role-credential cache file (the AWS CLI v2's shape) written
+    by `provider` ("sso", "assume-role"), if at least `min_valid` seconds remain."""
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("ProviderType") != provider:
+        return None
+    creds = data.get("Credentials")
+    if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) and creds[k]
+                                              for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
+        return None
+    expires = parse_time(creds.get("Expiration", ""))
+    if not expires or (expires - now()).total_seconds() < min_valid:
+        return None
+    found: RoleCredentials = creds  # type: ignore[assignment]  # its shape checked above
+    return found
 
 
 # --- times, as the AWS CLI v2 writes and reads them -------------------------------

@@ -42,6 +42,49 @@ class Entry(namedtuple("Entry", "sso_session account_id account_name role profil
                 "account_name": self.account_name, "role": self.role, "profile": self.profile}
 
 
+class ChainedEntry(Entry):
+    """The entry of a chained role (role_arn + source_profile: ssoenv.chain). Its key
+    names the profile too: two chained profiles may reach one account and role."""
+
+    __slots__ = ()
+
+    key = property(itemgetter(0, 1, 3, 4))
+
+
+def chained_entry(config: AwsConfig, name: str, account_names: dict[str, str] | None = None) -> Entry:
+    """The chained profile `name` as an entry: the chained account and role, in the
+    login of the SSO profile its chain starts from. Errors name the profile."""
+    from ssoenv import chain
+
+    hops, base = chain.resolve(config, name)
+    last = hops[-1]
+    # an account IAM Identity Center does not list goes by the profile's name (prompt, picker)
+    account_name = (account_names or {}).get(last.account_id) or name
+    return ChainedEntry(profile_key(config, base), last.account_id, account_name, last.role, name,
+                        config.profiles[name].region)
+
+
+def chained_entries(config: AwsConfig, data: dict) -> list[Entry]:
+    """Every chained profile that reaches an SSO profile of a current login (a broken
+    chain is left out here; naming it as a target says what is wrong)."""
+    from ssoenv import chain
+    from ssoenv.errors import SsoenvError
+
+    names = list(chain.sources(config))
+    if not names:
+        return []
+    current, account_names, out = current_logins(config), _account_names(data), []
+    for name in names:
+        try:
+            found = chained_entry(config, name, account_names)
+        except SsoenvError as exc:
+            log.debug("profile %s is not a target: %s", name, exc.message)
+            continue
+        if found.sso_session in current:
+            out.append(found)
+    return out
+
+
 def legacy_logins(config: AwsConfig) -> dict[str, SsoSession]:
     """Start URL -> the login its legacy profiles share (one token per start URL),
     named after the first of them. Legacy: sso_start_url/sso_region in the profile."""
@@ -294,7 +337,7 @@ def _entries(config: AwsConfig, data: dict) -> list[Entry]:
         names = _account_names(data)
         result += [Entry(session, account_id, names.get(account_id, ""), role, name, regions.get(name))
                    for (session, account_id, role), name in missing]
-    return result
+    return result + chained_entries(config, data)
 
 
 def _account_names(data: dict) -> dict[str, str]:

@@ -213,7 +213,8 @@ def _collect_targets() -> tuple[list[str], list[str], list[str], list[str]]:
     from ssoenv import paths
 
     config = _config()
-    short = [p.name for p in config.sso_profiles()] if config else []
+    # SSO profiles, and chained roles (role_arn: ssoenv.chain)
+    short = [p.name for p in config.profiles.values() if p.is_sso or "role_arn" in p.values] if config else []
     long: list[str] = []
     short_ids: list[str] = []
     long_ids: list[str] = []

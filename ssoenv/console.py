@@ -164,6 +164,12 @@ def open_console(config, entry, *, federation: bool = False, destination: str | 
     from ssoenv.shellout import printable
 
     session = creds.session_of(config, entry)
+    from ssoenv import chain
+
+    if not federation and chain.is_chained_name(config, entry.profile):
+        print(f"ssoenv: profile {printable(entry.profile)} is a chained role: the access portal's shortcut "
+              "link cannot reach it; signing in by federation", file=sys.stderr)
+        federation = True
     console_region = (region or entry.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
                       or settings.get("default_region") or session.region)
     what = f"{printable(entry.account_name or entry.account_id)}/{printable(entry.role)}"

@@ -27,6 +27,10 @@ MIN_VALID = 5 * 60
 
 def session_of(config: AwsConfig, entry: Entry) -> SsoSession:
     if entry.profile and entry.profile in config.profiles:
+        if "role_arn" in config.profiles[entry.profile].values:  # chained: the SSO profile's login
+            from ssoenv import chain
+
+            return config.session_for_profile(chain.base_profile(config, entry.profile).name)
         return config.session_for_profile(entry.profile)
     from ssoenv import catalog
 
@@ -40,18 +44,7 @@ def _cache_path(session: SsoSession, entry: Entry):
 
 
 def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> RoleCredentials | None:
-    data = cache.read_json(_cache_path(session, entry))
-    if not isinstance(data, dict) or data.get("ProviderType") != "sso":
-        return None
-    creds = data.get("Credentials")
-    if not isinstance(creds, dict) or not all(isinstance(creds.get(k), str) and creds[k]
-                                              for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")):
-        return None
-    expires = cache.parse_time(creds.get("Expiration", ""))
-    if not expires or (expires - cache.now()).total_seconds() < min_valid:
-        return None
-    found: RoleCredentials = creds  # type: ignore[assignment]  # its shape checked above
-    return found
+    return cache.read_credentials(_cache_path(session, entry), "sso", min_valid)
 
 
 def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None) -> RoleCredentials:
@@ -91,6 +84,17 @@ def _account_label(entry: Entry) -> str:
 
 def get(config: AwsConfig, entry: Entry, *, interactive: bool | None = None,
         min_valid: float = MIN_VALID) -> RoleCredentials:
+    profile = config.profiles.get(entry.profile) if entry.profile else None
+    if profile is not None and "role_arn" in profile.values:  # a chained role (ssoenv.chain)
+        from ssoenv import catalog, chain
+
+        def source(base, fresh: bool) -> RoleCredentials:  # the SSO role the chain starts from
+            start = Entry(catalog.profile_key(config, base), base.account_id, "", base.role_name, base.name)
+            if fresh:
+                return fetch(session_of(config, start), start, interactive=interactive)
+            return get(config, start, interactive=interactive)
+
+        return chain.credentials(config, profile.name, min_valid=min_valid, source=source)
     session = session_of(config, entry)
     return cached(session, entry, min_valid) or fetch(session, entry, interactive=interactive)
 

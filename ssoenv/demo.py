@@ -29,6 +29,23 @@ _DROP = {"SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ACCOUNT_NAME", "SSOENV_R
          "XDG_DATA_HOME", "XDG_STATE_HOME", "STARSHIP_CONFIG", "STARSHIP_SESSION_KEY"}
 
 
+# One chained role (role_arn + source_profile), so the picker shows one: the emulator's
+# STS lets RootAccount's AdministratorAccess assume Deploy in 999999999999 (the sample
+# organisation only; a generated one has no RootAccount).
+CHAINED_PROFILES = f"""
+[profile hub]
+sso_session = {SESSION}
+sso_account_id = 111111111111
+sso_role_name = AdministratorAccess
+region = {REGION}
+
+[profile prod-deploy]
+role_arn = arn:aws:iam::999999999999:role/Deploy
+source_profile = hub
+region = {REGION}
+"""
+
+
 class _Stop(Exception):
     """SIGTERM or SIGHUP: leave, cleaning up."""
 
@@ -100,7 +117,7 @@ class Demo:
         sandbox = self.sandbox = Sandbox(
             user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
             aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
-                       + session_config(SESSION, START_URL, REGION))
+                       + session_config(SESSION, START_URL, REGION) + ("" if self.accounts else CHAINED_PROFILES))
         bin_dir = sandbox.home / "bin"
         bin_dir.mkdir()
         self._write_ssoenv_command(bin_dir / "ssoenv")
@@ -129,7 +146,8 @@ class Demo:
     def exports(self, shell: str) -> str:
         names = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
                  "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL_SSO_OIDC",
-                 "AWS_ENDPOINT_URL_SSO", "AWS_DATA_PATH", "PATH", "AWS_ENDPOINT_URL_SIGNIN")
+                 "AWS_ENDPOINT_URL_SSO", "AWS_DATA_PATH", "PATH", "AWS_ENDPOINT_URL_SIGNIN",
+                 "AWS_ENDPOINT_URL_STS")
         return shellout.render([(n, self.env[n]) for n in names], shell)
 
     def shell_command(self, shell: str, shell_path: str) -> list[str]:
@@ -185,21 +203,45 @@ class Demo:
         else:
             pick = "run  " + ("eval (ssoenv pick --shell fish)" if shell == "fish"
                               else f'eval "$(ssoenv pick --shell {shell})"')
+        steps = [
+            f"{pick}:",
+            "   the prompt now shows the account, the role and the time left",
+            "ssoenv exec -- env | grep AWS_     run one command as that account/role",
+        ]
+        chained = not self.accounts  # the sample organisation has the chained profile
+        if _aws_cli_v2():  # the emulator answers STS; no other service is there
+            steps.append("aws sts get-caller-identity       who AWS says you are")
+            if chained:
+                steps += ["ssoenv exec prod-deploy -- aws sts get-caller-identity",
+                          "   a role assumed from the hub profile (role chaining)"]
+        elif chained:
+            steps.append("ssoenv use prod-deploy             a role assumed from the hub profile (role chaining)")
+        steps += ["ssoenv list                        every account and role",
+                  "exit (or Ctrl-D) to leave: the emulator stops, the files go"]
+        numbered, n = [], 0
+        for step in steps:
+            if step.startswith("   "):
+                numbered.append(f"     {step[3:]}")
+            else:
+                n += 1
+                numbered.append(f"  {n}. {step}")
         lines = [
             "",
             f"ssoenv demo: a throwaway {shell} logged in to a local IAM Identity Center emulator",
             f"({accounts} accounts; nothing here reaches AWS or touches your files).",
             "",
-            f"  1. {pick}:",
-            "     the prompt now shows the account, the role and the time left",
-            "  2. ssoenv exec -- env | grep AWS_     run one command as that account/role",
-            "  3. ssoenv list                        every account and role",
-            "  4. exit (or Ctrl-D) to leave: the emulator stops, the files go",
+            *numbered,
             "",
             f"For real: add  {_init_line(shell)}  to your shell's rc file, then  ssoenv configure",
             "",
         ]
         return "\n".join(lines)
+
+
+def _aws_cli_v2() -> bool:
+    from ssoenv.awscli import find_aws_cli_v2
+
+    return find_aws_cli_v2() is not None
 
 
 def _init_line(shell: str) -> str:

@@ -333,3 +333,30 @@ def unknown_region(region: str) -> str | None:
         return None
     close = difflib.get_close_matches(region, sorted(known), n=1, cutoff=0.6)
     return f"unknown region {region}" + (f"; did you mean {close[0]}?" if close else "")
+
+
+# --- STS (role chaining) ---------------------------------------------------------------
+
+def _sts_client(credentials: dict, region: str | None):
+    """A signed STS client with explicit credentials (never the environment's)."""
+    return _botocore_session().create_client(
+        "sts", region_name=region or "us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials.get("SessionToken"),
+        config=Config(retries=_RETRIES, connect_timeout=10, read_timeout=30, user_agent_extra="ssoenv"))
+
+
+def caller_identity(credentials: dict, region: str | None = None) -> dict:
+    """GetCallerIdentity: Account, Arn, UserId."""
+    return _call(_sts_client(credentials, region), "get_caller_identity", "GetCallerIdentity")
+
+
+def assume_role(credentials: dict, region: str | None, *, role_arn: str, session_name: str,
+                external_id: str | None = None, duration: int | None = None) -> dict:
+    """AssumeRole with `credentials`: the new Credentials (AccessKeyId, SecretAccessKey,
+    SessionToken, Expiration as a datetime). Throttling is retried (standard mode)."""
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id:
+        params["ExternalId"] = external_id
+    if duration:
+        params["DurationSeconds"] = duration
+    return _call(_sts_client(credentials, region), "assume_role", "AssumeRole", **params)["Credentials"]

@@ -23,9 +23,10 @@ or stale view is rendered again, never an error.
 from __future__ import annotations
 
 import json
+from itertools import repeat
 from operator import itemgetter
 
-from ssoenv import cache, catalog, paths
+from ssoenv import cache, catalog, chain, paths
 from ssoenv.log import get_logger
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing on the hot paths
@@ -89,7 +90,7 @@ def inputs(config: AwsConfig, sso_session: str | None) -> dict:
     profiles = catalog.profiles_by_role(config)
     return {"logins": sorted(catalog.current_logins(config)),
             "profiles": sorted([*key, name] for key, name in profiles.items()),
-            "only": sso_session}
+            "only": sso_session, "chained": chain.inputs(config)}
 
 
 ROWS = ".rows"  # the suffix of a view's rows file
@@ -141,6 +142,8 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, generation
     kept = _read_file(view + ROWS, view, generation, rows_inputs(config, sso_session))
     if kept is None:
         return None
+    if chain.sources(config):
+        return None  # chained roles' rows come from the config alone: rendered in full
     rows = str(kept.body, "utf-8").split("\n") if kept.count else []
     profiles = catalog.profiles_by_role(config)
     if sso_session:
@@ -184,9 +187,9 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
         if generation:
             _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(rows).encode(), keys),
                   generation, rows_inputs(config, sso_session), view=view)
-        if unknown:
+        if unknown:  # profiles the catalog does not know, chained roles among them
             entries = ordered(catalog_entries + unknown)
-            rows, keys = _rows(view, entries), _key_lines(entries).encode()
+            rows, keys = _rows(view, entries, chain.sources(config)), _key_lines(entries).encode()
         else:
             entries = catalog_entries
             for i in with_profile:
@@ -205,12 +208,12 @@ def _body(view: str, rows: list[str]) -> str:
     return "\n".join(rows) + "\n" if rows else ""
 
 
-def _rows(view: str, entries: list[Entry]) -> list[str]:
+def _rows(view: str, entries: list[Entry], vias: dict[str, str] | None = None) -> list[str]:
     if view == TSV:
         return tsv_rows(entries)
     if view == JSON:
-        return json_rows(entries)
-    return picker_rows(entries)
+        return json_rows(entries, vias)
+    return picker_rows(entries, vias)
 
 
 def _with_profile(view: str, row: str, sso_session: str, profile: str) -> str:
@@ -275,19 +278,22 @@ def ordered(entries: list[Entry]) -> list[Entry]:
     return list(map(entries.__getitem__, map(itemgetter(4), keys)))
 
 
-_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}}}'
+_JSON_ROW = '{{"sso_session": {}, "account_id": {}, "account_name": {}, "role": {}, "profile": {}{}}}'
 
 
-def json_rows(entries: list[Entry]) -> list[str]:
+def json_rows(entries: list[Entry], vias: dict[str, str] | None = None) -> list[str]:
     """The objects json.dumps(list of row objects, ensure_ascii=False) writes, byte for
-    byte, each distinct value encoded once (names repeat once per role)."""
+    byte, each distinct value encoded once (names repeat once per role); a chained
+    role's row (ssoenv.chain) adds "via": its source profile (`vias`: profile -> source)."""
     from json.encoder import encode_basestring  # C; ensure_ascii=False's string encoder
 
-    columns = []
+    columns: list = []
     for i in range(5):  # sso_session, account_id, account_name, role, profile
         column = list(map(itemgetter(i), entries))
         encoded = {v: encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in set(column)}
         columns.append(map(encoded.__getitem__, column))
+    columns.append(map(lambda p: f', "via": {json.dumps(vias[p], ensure_ascii=False)}' if p in vias else "",
+                       map(itemgetter(4), entries)) if vias else repeat("", len(entries)))
     return list(map(_JSON_ROW.format, *columns))
 
 
@@ -322,14 +328,15 @@ def tsv_rows(entries: list[Entry]) -> list[str]:
 NAME_WIDTH = 40  # the picker pads account names to the longest, up to this
 
 
-def picker_rows(entries: list[Entry]) -> list[str]:
+def picker_rows(entries: list[Entry], vias: dict[str, str] | None = None) -> list[str]:
     """One line per entry for fzf, without its newline: its place in `entries`, a tab,
     the label (the first character of which marks the active entry: " " here)."""
     width = min(max(map(len, map(itemgetter(2), entries)), default=0), NAME_WIDTH)
     names = [name.ljust(width) for name in _escaped(list(map(itemgetter(2), entries)))]
     profiles = [p or "" for p in map(itemgetter(4), entries)]
     if any(profiles):
-        profiles = [f"  profile:{p}" if p else "" for p in _escaped(profiles)]
+        shown = [f"{p} via {vias[p]}" if vias and p in vias else p for p in profiles]
+        profiles = [f"  profile:{p}" if p else "" for p in _escaped(shown)]
     return list(map("{}\t  {}  {}  {}{}  [{}]".format, range(len(entries)), names,
                     map(itemgetter(1), entries), _escaped(list(map(itemgetter(3), entries))), profiles,
                     _escaped(list(map(itemgetter(0), entries)))))

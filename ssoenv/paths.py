@@ -183,6 +183,18 @@ def role_cache_file(account_id: str, role_name: str, *, session_name: str | None
     return cli_cache_dir() / (_sha1(key) + ".json")
 
 
+def chained_cache_file(args: dict) -> Path:
+    """Credentials of a chained role (`role_arn` + `source_profile`), keyed by everything
+    that changes them: beside the AWS CLI v2's, under a key the CLI never makes."""
+    key = json.dumps({"tool": "ssoenv", **args}, sort_keys=True, separators=(",", ":"))
+    return cli_cache_dir() / (_sha1(key) + ".json")
+
+
+def sso_users_file() -> Path:
+    """The SSO user's name per login (the session name of its SSO roles), for chained roles."""
+    return state_dir() / "sso-users.json"
+
+
 def backup_file(path: Path) -> Path:
     """The AWS config as it was before ssoenv's latest edit."""
     return path.with_name(path.name + ".ssoenv-backup")

@@ -30,8 +30,16 @@ def write(path, config, entries, emails: dict) -> None:
                                            "cache_key": s.cache_key}
             except Exception:  # a session the config lost: the preview says less
                 sessions[e.sso_session] = {}
+    from ssoenv import chain
+
+    chained = {}  # chained profile -> its role ARN, source, session name, cache file
+    for name in chain.sources(config):
+        try:
+            chained[name] = chain.describe(config, name)
+        except Exception:  # a broken chain is no entry anyway
+            pass
     # Entries are namedtuples: JSON writes each as a list of its fields, at C speed.
-    cache.atomic_write_json(path, {"sessions": sessions, "entries": entries,
+    cache.atomic_write_json(path, {"sessions": sessions, "entries": entries, "chained": chained,
                                    "emails": {f"{s}\x1f{a}": m for (s, a), m in emails.items() if m}},
                             compact=True, durable=False)  # lives as long as the picker
 
@@ -56,12 +64,15 @@ def describe(doc: dict, index: int) -> str:
     email = (doc.get("emails") or {}).get(f"{session_name}\x1f{account_id}", "")
     session = (doc.get("sessions") or {}).get(session_name)
     creds_state = token_state = "unknown"
+    hop = (doc.get("chained") or {}).get(profile) if profile else None
     if session:
-        if session["legacy"]:
+        if hop:
+            role_file = Path(hop["cache_file"]) if hop.get("cache_file") else None
+        elif session["legacy"]:
             role_file = paths.role_cache_file(account_id, role, start_url=session["start_url"])
         else:
             role_file = paths.role_cache_file(account_id, role, session_name=session["name"])
-        data = cache.read_json(role_file)
+        data = cache.read_json(role_file) if role_file else None
         creds = data.get("Credentials") if isinstance(data, dict) else None
         left = _left(creds.get("Expiration")) if isinstance(creds, dict) else ""
         creds_state = f"cached, {left}" if left and left != "expired" else ("expired" if left else "not cached")
@@ -71,6 +82,9 @@ def describe(doc: dict, index: int) -> str:
     fields = [("account", f"{name or '?'}  {account_id}"), ("email", email or "-"), ("role", role),
               ("profile", profile or "-"), ("sso-session", session_name), ("region", region or "-"),
               ("credentials", creds_state), ("sso token", token_state)]
+    if hop:  # a chained role: assumed from its source profile
+        fields[3:4] = [("profile", f"{profile} via {hop.get('source')}"), ("role arn", hop.get("role_arn")),
+                       ("session", hop.get("session_name") or "the SSO user's name (looked up at first use)")]
     return "".join(f"{label:<12} {printable(str(value))}\n" for label, value in fields)
 
 

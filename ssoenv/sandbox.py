@@ -113,6 +113,7 @@ class Sandbox:
             "AWS_SHARED_CREDENTIALS_FILE": str(paths.aws_credentials_file_in(home)),
             "AWS_ENDPOINT_URL_SSO_OIDC": url,
             "AWS_ENDPOINT_URL_SSO": url,
+            "AWS_ENDPOINT_URL_STS": url,  # role chaining, and `aws sts get-caller-identity` in the demo
             "AWS_ENDPOINT_URL_SIGNIN": url,  # `ssoenv console --federation` signs in to the emulator
             "AWS_DATA_PATH": str(rulesets),
         })

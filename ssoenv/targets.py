@@ -211,13 +211,19 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
                          os.environ.get("SSOENV_PROFILE") or None,
                          os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None)
         profile = os.environ.get("AWS_PROFILE")
-        if profile and profile in config.profiles and config.profiles[profile].is_sso:
+        if profile and profile in config.profiles and (config.profiles[profile].is_sso
+                                                       or "role_arn" in config.profiles[profile].values):
             target = profile
         else:
             raise UsageError("no account/role is active in this shell: give a TARGET "
                              "(or --account and --role), or switch first with Ctrl-A / `ssoenv use`")
     if target is not None and target in config.profiles and not account and not role:
         p = config.profiles[target]
+        if "role_arn" in p.values:  # a chained role (ssoenv.chain): its errors name the profile
+            from ssoenv import catalog
+
+            return catalog.chained_entry(config, target,
+                                         catalog._account_names(catalog.load()) if need_name else None)
         if p.is_sso and p.account_id and p.role_name:
             name = ""
             from ssoenv import catalog

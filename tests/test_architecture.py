@@ -150,7 +150,7 @@ LAYERS = [
     ("base", {"ssoenv", "ssoenv.errors", "ssoenv.paths", "ssoenv.text", "ssoenv.shellout", "ssoenv.log",
               "ssoenv.terminal", "ssoenv.settings", "ssoenv.shapes", "ssoenv.subcommands", "ssoenv.quickexit"}),
     ("files", {"ssoenv.cache", "ssoenv.awsconfig", "ssoenv.tokens"}),
-    ("aws", {"ssoenv.identity", "ssoenv.login", "ssoenv.awscli", "ssoenv.pacing"}),
+    ("aws", {"ssoenv.identity", "ssoenv.login", "ssoenv.awscli", "ssoenv.pacing", "ssoenv.chain"}),
     ("accounts", {"ssoenv.catalog", "ssoenv.listing", "ssoenv.sync", "ssoenv.targets", "ssoenv.creds",
                   "ssoenv.switch"}),
     ("features", {"ssoenv.shells", "ssoenv.picker", "ssoenv.frecency", "ssoenv.preview", "ssoenv.complete",

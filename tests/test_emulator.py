@@ -838,6 +838,7 @@ def test_endpoint_rulesets_via_aws_data_path(start, monkeypatch, tmp_path):
     assert sorted(Path(p).relative_to(tmp_path / "data").as_posix() for p in written) == [
         "sso-oidc/2019-06-10/endpoint-rule-set-1.json",
         "sso/2019-06-10/endpoint-rule-set-1.json",
+        "sts/2011-06-15/endpoint-rule-set-1.json",
     ]
     # Same parameters as botocore's bundled rule sets.
     bundled = Path(botocore.__file__).parent / "data/sso/2019-06-10/endpoint-rule-set-1.json.gz"

@@ -36,12 +36,13 @@ def test_command_runs_in_the_demo_and_passes_its_status(user_env):
     elapsed = time.monotonic() - started
     assert out.returncode == 7, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[:4] == ["MemberAccount\t222222222222\tAdministratorAccess\t-\tdemo",
+    assert lines[:5] == ["MemberAccount\t222222222222\tAdministratorAccess\t-\tdemo",
                          "MemberAccount\t222222222222\tReadOnlyAccess\t-\tdemo",
-                         "RootAccount\t111111111111\tAdministratorAccess\t-\tdemo",
+                         "prod-deploy\t999999999999\tDeploy\tprod-deploy\tdemo",  # the chained role
+                         "RootAccount\t111111111111\tAdministratorAccess\thub\tdemo",
                          "RootAccount\t111111111111\tReadOnlyAccess\t-\tdemo"]
-    home = Path(lines[4].removeprefix("home="))
-    assert lines[5] == "0"  # none of the user's AWS identity leaked in
+    home = Path(lines[5].removeprefix("home="))
+    assert lines[6] == "0"  # none of the user's AWS identity leaked in
     assert not home.exists() and _leftovers(user_env) == []
     assert elapsed < 5, f"{elapsed:.1f} s"
 
@@ -67,7 +68,7 @@ def test_no_shell_prints_the_environment_and_cleans_up_on_sigterm(user_env):
     proc = subprocess.Popen([SSOENV, "demo", "--no-shell", "--shell", "fish"], env=user_env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(11)]
+        lines = [proc.stdout.readline() for _ in range(12)]
         exports = dict(line.removeprefix("set -gx ").rstrip(";\n").split(" ", 1) for line in lines)
         home = Path(exports["HOME"].strip("'"))
         assert home.is_dir()
@@ -76,7 +77,7 @@ def test_no_shell_prints_the_environment_and_cleans_up_on_sigterm(user_env):
         env = {k: v.strip("'") for k, v in exports.items()}
         listed = subprocess.run([SSOENV, "list"], env={**user_env, **env, "AWS_PROFILE": ""},
                                 capture_output=True, text=True, timeout=30)
-        assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 4, listed.stderr
+        assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 5, listed.stderr  # one chained
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
@@ -102,3 +103,49 @@ def test_unsupported_shell_is_a_usage_error(user_env):
     assert out.returncode == 2
     assert "unsupported shell 'tcsh'" in out.stderr
     assert _leftovers(user_env) == []
+
+
+# --- STS in the demo (issue 19) and its chained profile (issue 20) ----------------------------
+
+def test_aws_sts_get_caller_identity_works_in_the_demo_after_a_switch(user_env):
+    script = ('eval "$(ssoenv use RootAccount/ReadOnlyAccess --shell bash)" && '
+              "aws sts get-caller-identity --query Arn --output text && "
+              "ssoenv exec prod-deploy -- aws sts get-caller-identity --query Arn --output text")
+    out = subprocess.run([SSOENV, "demo", "--command", script], env=user_env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    switched, chained = out.stdout.split()
+    assert switched.startswith("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnlyAccess_")
+    assert chained == "arn:aws:sts::999999999999:assumed-role/Deploy/alice"
+
+
+def _banner(env) -> str:
+    """What `ssoenv demo --shell bash` says before its shell starts (stdin empty: the shell ends at once)."""
+    out = subprocess.run([SSOENV, "demo", "--shell", "bash"], env=env, capture_output=True, text=True, timeout=120,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    return out.stderr
+
+
+def test_the_banner_suggests_sts_only_with_the_aws_cli_v2(user_env, tmp_path):
+    from support import AWS_CLI, need
+
+    need(AWS_CLI)
+    with_v2 = _banner(user_env)
+    assert "aws sts get-caller-identity" in with_v2 and "prod-deploy" in with_v2
+    v1 = tmp_path / "v1-bin"
+    v1.mkdir()
+    (v1 / "aws").write_text("#!/bin/sh\necho 'aws-cli/1.29.0 Python/3.11 Linux botocore/1.31.0'\n")
+    (v1 / "aws").chmod(0o755)
+    without = _banner({**user_env, "PATH": f"{v1}:{user_env['PATH']}"})
+    assert "aws " not in without.replace("ssoenv demo", "")  # no AWS CLI command suggested
+    assert "ssoenv use prod-deploy" in without
+
+
+def test_the_readme_names_demo_shell_in_its_first_lines():
+    """Issue 19: `ssoenv demo --shell zsh|fish` was only in `demo --help`."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "ssoenv demo --shell zsh" in first_block
+    help_text = subprocess.run([SSOENV, "demo", "--help"], capture_output=True, text=True, timeout=30).stdout
+    assert "--shell" in help_text

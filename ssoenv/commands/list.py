@@ -59,14 +59,17 @@ def run(args) -> int:
         _write(body)
         return 0
     from ssoenv import targets, text
+    from ssoenv.chain import sources
     from ssoenv.shellout import printable
 
-    current = targets.active()
+    current, vias, switched = targets.active(), sources(config), os.environ.get("SSOENV_PROFILE")
     rows = [("", "ACCOUNT", "ID", "ROLE", "PROFILE", "SESSION")]
     for e in entries:
-        mark = "*" if current == e.key else ""
+        # a chained role's key names its profile too: the active one is SSOENV_PROFILE's
+        mark = "*" if current == e.key[:3] and (e.profile not in vias or e.profile == switched) else ""
         rows.append((mark, printable(e.account_name), e.account_id, printable(e.role),
-                     printable(e.profile or "-"), printable(e.sso_session)))
+                     printable(f"{e.profile} via {vias[e.profile]}" if e.profile in vias else e.profile or "-"),
+                     printable(e.sso_session)))
     sys.stdout.write(text.table(rows, width=os.get_terminal_size().columns))
     return 0
 

@@ -62,6 +62,10 @@ def session_for(config, argv: list[str]):
     def of_profile(name: str, where: str):
         if name not in config.profiles:
             raise SsoenvError(f"no profile named {name!r} ({where}) in {config.path}")
+        if "role_arn" in config.profiles[name].values:  # a chained role: the SSO profile it starts from
+            from ssoenv import chain
+
+            name = chain.base_profile(config, name).name
         if not config.profiles[name].is_sso:
             session = credential_process_session(config, config.profiles[name])
             if session is None:

@@ -13,12 +13,14 @@ import os
 from typing import Any
 
 API_VERSION = "2019-06-10"
-SERVICES = ("sso-oidc", "sso")
+# service -> its API version (the directory botocore looks in)
+SERVICES = {"sso-oidc": API_VERSION, "sso": API_VERSION, "sts": "2011-06-15"}
 
 
 def endpoint_ruleset(url: str) -> dict[str, Any]:
     """A rule set with the parameters of botocore's bundled sso/sso-oidc rule
-    sets and a single rule: the endpoint is `url`, whatever the region."""
+    sets (STS's has one more, UseGlobalEndpoint, which botocore then leaves out)
+    and a single rule: the endpoint is `url`, whatever the region."""
     return {
         "version": "1.0",
         "parameters": {
@@ -60,13 +62,13 @@ def endpoint_ruleset(url: str) -> dict[str, Any]:
 
 
 def write_endpoint_rulesets(directory: str | os.PathLike[str], url: str) -> list[str]:
-    """Write `sso-oidc/2019-06-10/endpoint-rule-set-1.json` and
-    `sso/2019-06-10/endpoint-rule-set-1.json` under `directory`, both pointing
-    at `url`. Returns the paths written. Use with `AWS_DATA_PATH=directory`."""
+    """Write `sso-oidc/2019-06-10/endpoint-rule-set-1.json`,
+    `sso/2019-06-10/endpoint-rule-set-1.json` and `sts/2011-06-15/...` under
+    `directory`, all pointing at `url`. Returns the paths written. Use with `AWS_DATA_PATH=directory`."""
     url = url.rstrip("/")
     written = []
-    for service in SERVICES:
-        folder = os.path.join(os.fspath(directory), service, API_VERSION)
+    for service, version in SERVICES.items():
+        folder = os.path.join(os.fspath(directory), service, version)
         os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "endpoint-rule-set-1.json")
         tmp = f"{path}.tmp{os.getpid()}"

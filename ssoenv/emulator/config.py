@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,16 @@ def default_accounts() -> list[dict[str, Any]]:
     ]
 
 
+def default_trusted_roles() -> list[dict[str, Any]]:
+    """Roles that STS AssumeRole hands out, each with the principals its trust policy
+    names: an account (`arn:aws:iam::ACCT:root` or the bare id: any role of it), a role
+    (`arn:aws:iam::ACCT:role/NAME`: an SSO permission set or an assumed role of that
+    name), or `*`. `externalId`, when set, must be sent."""
+    return [
+        {"roleArn": "arn:aws:iam::999999999999:role/Deploy", "trust": ["arn:aws:iam::111111111111:root"]},
+    ]
+
+
 @dataclass
 class EmulatorConfig:
     # The organisation: explicit accounts, or `generate_accounts` > 0 accounts
@@ -73,6 +84,10 @@ class EmulatorConfig:
     seed: int = 0
     auto_approve: bool = True
     no_access_error: str = "ResourceNotFoundException"
+    # STS: the SSO user's name (the session name of its SSO roles) and the roles
+    # AssumeRole serves (see default_trusted_roles).
+    user_name: str = "alice"
+    trusted_roles: list = field(default_factory=default_trusted_roles)
     # Serving.
     port: int = 0
     verbose: bool = False
@@ -133,6 +148,35 @@ def validate_config(cfg: EmulatorConfig) -> None:
     if cfg.no_access_error not in NO_ACCESS_ERRORS:
         raise ValueError(f"no_access_error must be one of {', '.join(NO_ACCESS_ERRORS)}")
     cfg.accounts = normalise_accounts(cfg.accounts)
+    if not isinstance(cfg.user_name, str) or not ROLE_SESSION_NAME.fullmatch(cfg.user_name):
+        raise ValueError(f"user_name must be 2-64 characters of [\\w+=,.@-], got {cfg.user_name!r}")
+    cfg.trusted_roles = normalise_trusted_roles(cfg.trusted_roles)
+
+
+ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
+ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})")
+
+
+def normalise_trusted_roles(roles: Any) -> list[dict[str, Any]]:
+    """Check `trusted_roles` and return a copy with every key present."""
+    if not isinstance(roles, (list, tuple)):
+        raise ValueError("trusted_roles must be a list of objects")
+    out: list[dict[str, Any]] = []
+    for i, role in enumerate(roles):
+        if not isinstance(role, dict):
+            raise ValueError(f"trusted_roles[{i}] must be an object")
+        unknown = set(role) - {"roleArn", "trust", "externalId"}
+        if unknown:
+            raise ValueError(f"trusted_roles[{i}]: unknown key(s) {', '.join(sorted(unknown))}")
+        arn, trust, external = role.get("roleArn"), role.get("trust", []), role.get("externalId")
+        if not isinstance(arn, str) or not ROLE_ARN.fullmatch(arn):
+            raise ValueError(f"trusted_roles[{i}]: roleArn must be arn:aws:iam::ACCOUNT:role/NAME, got {arn!r}")
+        if not isinstance(trust, (list, tuple)) or not all(isinstance(t, str) and t for t in trust):
+            raise ValueError(f"trusted_roles[{i}]: trust must be a list of principals (strings)")
+        if external is not None and not isinstance(external, str):
+            raise ValueError(f"trusted_roles[{i}]: externalId must be a string")
+        out.append({"roleArn": arn, "trust": list(trust), "externalId": external})
+    return out
 
 
 def normalise_accounts(accounts: Any) -> list[dict[str, Any]]:

@@ -58,6 +58,11 @@ class Federation:
                 self._issued.pop(next(iter(self._issued)))
             self._issued[access_key_id] = _Issued(secret, session_token, account_id, role, expires_at)
 
+    def issued(self, access_key_id: str) -> _Issued | None:
+        """What was issued with this key id (STS names its caller from it)."""
+        with self._lock:
+            return self._issued.get(access_key_id)
+
     def signin_token(self, session: str | None) -> str:
         try:
             doc = json.loads(session or "")

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from .config import EmulatorConfig, load_config_file
 from .federation import FederationError
 from .service import OPS, ApiError, Html, IdentityCenter, Redirect, _html
+from .sts import StsError, operation
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -204,6 +205,9 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith("/_emulator/"):
                 self._control(method, path[len("/_emulator/") :], body)
                 return
+            if path == "/" and method == "POST":
+                self._sts(body)
+                return
             route = ROUTES.get(path)
             if route is None:
                 self._send_error(ApiError("UnknownOperationException", f"No operation at {path}", status=404))
@@ -255,6 +259,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_error(ApiError("InternalServerException", "Emulator internal error", status=500))
 
+    def _sts(self, body: bytes) -> None:
+        """STS (query protocol, XML): its errors are XML too."""
+        center = self.server.center
+        try:
+            action, fields = operation(body)
+            latency = center.count(action)
+            if latency > 0:
+                time.sleep(latency)
+            hook = center.take_hook(action)
+            if hook is not None:
+                hook()
+            try:
+                center.admit(action)
+            except ApiError as err:
+                raise StsError(err.code, err.message, err.status if err.status >= 500 else None) from None
+            self._send(200, center.sts.handle(action, fields, self.headers), "text/xml")
+        except StsError as err:
+            self._send(err.status, err.xml(), "text/xml")
+
     def _browser_page(self, path: str, query: dict[str, str]) -> None:
         center = self.server.center
         if path == "/device":
@@ -271,7 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
                     200,
                     "IAM Identity Center emulator",
                     "<p>Serves the sso-oidc and sso portal APIs. Point SDKs here with "
-                    "<code>AWS_ENDPOINT_URL_SSO_OIDC</code> and <code>AWS_ENDPOINT_URL_SSO</code>.</p>"
+                    "<code>AWS_ENDPOINT_URL_SSO_OIDC</code>, <code>AWS_ENDPOINT_URL_SSO</code> and "
+                    "<code>AWS_ENDPOINT_URL_STS</code>.</p>"
                     '<p><a href="/device">Enter a device code</a></p>',
                 )
             )
@@ -423,7 +447,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Emulator:
-    """A local IAM Identity Center (sso-oidc + portal) on 127.0.0.1.
+    """A local IAM Identity Center (sso-oidc + portal, and STS) on 127.0.0.1.
 
     >>> with Emulator(EmulatorConfig(generate_accounts=100)) as emu:
     ...     emu.url  # doctest: +SKIP

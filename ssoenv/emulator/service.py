@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit
 from .config import FIELD_NAMES, EmulatorConfig, config_from_mapping, normalise_accounts
 from .federation import Federation
 from .org import Organisation, build_organisation
+from .sts import STS_OPS, Sts
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 KNOWN_GRANTS = (DEVICE_GRANT, "authorization_code", "refresh_token")
@@ -33,7 +34,7 @@ REFRESH_SCOPE = "sso:account:access"
 
 OIDC_OPS = ("RegisterClient", "StartDeviceAuthorization", "CreateToken", "Authorize")
 PORTAL_OPS = ("ListAccounts", "ListAccountRoles", "GetRoleCredentials", "Logout")
-OPS = OIDC_OPS + PORTAL_OPS
+OPS = OIDC_OPS + PORTAL_OPS + STS_OPS
 # Operations a browser drives: no throttling, no random faults, HTML errors.
 BROWSER_OPS = ("Authorize",)
 
@@ -224,6 +225,7 @@ class IdentityCenter:
         self._page_key = secrets.token_bytes(32)
         self._issued_since_prune = 0
         self.federation = Federation()  # the sign-in endpoint checks the credentials issued here
+        self.sts = Sts(self)
 
     # ------------------------------------------------------------------ admin
 
