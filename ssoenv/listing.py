@@ -78,7 +78,8 @@ def _key_lines(entries: list[Entry]) -> str:
     """key_text of each entry, one per line: joined column by column when every field is
     printable (as a rule), else entry by entry."""
     columns = [list(map(itemgetter(i), entries)) for i in (0, 1, 3)]  # sso_session, account_id, role
-    if all("".join(column).isprintable() for column in columns):
+    # a chained role's key names its profile too (catalog.ChainedEntry): entry by entry then
+    if set(map(type, entries)) <= {catalog.Entry} and all("".join(column).isprintable() for column in columns):
         return "\n".join(map(_KEY_SEP.join, zip(*columns, strict=True)))
     return "\n".join([key_text(e.key) for e in entries])
 

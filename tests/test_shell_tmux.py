@@ -273,6 +273,7 @@ def test_demo_opens_a_shell_and_leaves_nothing(shell, tmp_path):
         home = Path(re.search(r"^home=(\S+) profile=\[\]", screen, re.M).group(1))
         assert home.is_dir() and home.name.startswith("ssoenv-demo-")
         # no account active: the prompt starts at the margin, no space for an absent segment
+        screen = tmux.wait(r"^\s*ssoenv-demo .*(#|\$|>) *$")  # drawn after the command's output
         assert re.search(r"^ssoenv-demo \S", screen, re.M), screen
         pick(tmux, "member read")
         tmux.wait(r"^aws:MemberAccount/ReadOnlyAccess (59m|1h00m) ssoenv-demo")
