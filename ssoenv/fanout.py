@@ -190,14 +190,15 @@ def output_names(jobs: list[Job], with_region: bool) -> list[str]:
 def consent(jobs: list[Job], argv: list[str], yes: bool) -> None:
     from ssoenv import terminal
 
-    if len(jobs) <= 1 or yes:
+    targets = list({j.entry.key: _label(j.entry, None) for j in jobs}.values())  # regions aside
+    if len(targets) <= 1 or yes:
         return
     if not terminal.is_interactive():
-        raise UsageError(f"{len(jobs)} targets selected: without a terminal, say --yes to run in all of them",
+        raise UsageError(f"{len(targets)} targets selected: without a terminal, say --yes to run in all of them",
                          hint="check the selection first with --dry-run")
-    shown = ", ".join(j.label for j in jobs[:SHOWN_IN_CONSENT])
-    more = f" and {len(jobs) - SHOWN_IN_CONSENT} more" if len(jobs) > SHOWN_IN_CONSENT else ""
-    sys.stderr.write(f"ssoenv: run `{printable(' '.join(argv))}` in {len(jobs)} targets: {shown}{more}?"
+    shown = ", ".join(targets[:SHOWN_IN_CONSENT])
+    more = f" and {len(targets) - SHOWN_IN_CONSENT} more" if len(targets) > SHOWN_IN_CONSENT else ""
+    sys.stderr.write(f"ssoenv: run `{printable(' '.join(argv))}` in {len(targets)} targets: {shown}{more}?"
                      " [y/N] ")
     sys.stderr.flush()
     try:
@@ -250,17 +251,20 @@ def _fetch_paced(session, groups: list[list[Job]]) -> None:
     pacer = pacing.Pacer()
     client = identity.paced_portal(session.region, pacer, max_pool=workers)
 
-    def one(group: list[Job]) -> None:
+    def one(group: list[Job], interactive: bool | None = False) -> None:
         entry = group[0].entry
         try:
-            found, error = creds.fetch(session, entry, interactive=False, client=client), None
+            found, error = creds.fetch(session, entry, interactive=interactive, client=client), None
+        except LoginRequired:
+            raise  # no target of this login can run: say so once, run nothing
         except SsoenvError as exc:
             found, error = None, exc.message
         for job in group:
             job.creds, job.error = found, error
 
+    one(groups[0], None)  # alone first (a login at a terminal if needed): a token the portal refuses is renewed once, not by every thread
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(one, g) for g in groups]:
+        for future in [pool.submit(one, g) for g in groups[1:]]:
             future.result()
 
 
