@@ -262,7 +262,9 @@ def _fetch_paced(session, groups: list[list[Job]]) -> None:
         for job in group:
             job.creds, job.error = found, error
 
-    one(groups[0], None)  # alone first (a login at a terminal if needed): a token the portal refuses is renewed once, not by every thread
+    # alone first (a login at a terminal if needed): a token the portal refuses is renewed
+    # once, not by every thread
+    one(groups[0], None)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(one, g) for g in groups[1:]]:
             future.result()
