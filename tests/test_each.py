@@ -55,7 +55,7 @@ def prod_ro(n: int) -> list[str]:
 def test_selection_exclusion_and_dry_run(world):
     world.emulator.reset_calls()
     r = each(world, "--each", "prod-*/ReadOnlyAccess", "--exclude", "prod-1*", "--exclude", "prod-2?/*",
-             "--dry-run", "--", "touch", "ran")
+             "--dry-run", "--", "touch", "ran", cwd=world.home)
     assert r.returncode == 0, r.stderr
     chosen = [line.split()[1] for line in r.stdout.splitlines()]
     assert chosen == [f"prod-{i:02d}/ReadOnlyAccess" for i in range(50) if not 10 <= i <= 29]
@@ -286,7 +286,7 @@ def _processes_with(marker: str) -> list[str]:
 def test_ctrl_c_stops_every_command_and_prints_the_summary(world, presses):
     """Once: SIGINT to the running commands. Commands that ignore it: the second Ctrl-C kills them."""
     need("tmux")
-    marker = f"{4242 + presses}.{os.getpid()}"
+    marker = f"{400 + presses}.{os.getpid()}"
     trap = "trap '' INT; " if presses == 2 else ""
     tmux = Tmux(world.env).start(write_rc("bash", world.home))
     try:
@@ -312,6 +312,31 @@ def test_ctrl_c_stops_every_command_and_prints_the_summary(world, presses):
         assert _processes_with(marker) == []
     finally:
         tmux.close()
+        for pid in _processes_with(marker):  # a failed run must not leave them to the machine
+            os.kill(int(pid), 9)
+
+
+def test_no_command_outlives_a_killed_ssoenv(world):
+    """SIGKILL leaves ssoenv no time to clean up: the kernel ends its children (PR_SET_PDEATHSIG)."""
+    marker = f"404.{os.getpid()}"
+    proc = subprocess.Popen([SSOENV, "exec", "--each", "prod-0*/ReadOnlyAccess", "--yes", "--parallel", "3",
+                             "--", "sleep", marker], env=world.env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(_processes_with(marker)) == 3
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 30
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _processes_with(marker)
+    for pid in left:  # do not leave them to the next test
+        os.kill(int(pid), 9)
+    assert left == []
 
 
 # --- credential endpoint, AWS CLI -----------------------------------------------------------
