@@ -265,9 +265,15 @@ def _fetch_paced(session, groups: list[list[Job]]) -> None:
     # alone first (a login at a terminal if needed): a token the portal refuses is renewed
     # once, not by every thread
     one(groups[0], None)
+    started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         for future in [pool.submit(one, g) for g in groups[1:]]:
             future.result()
+    from ssoenv.log import get_logger
+
+    get_logger(__name__).info("%s: role credentials for %d targets in %.1f s (%d calls, %d throttled, paced at %s/s)",
+                              session.label, len(groups), time.monotonic() - started, pacer.calls,
+                              pacer.throttles, f"{pacer.rate:.1f}" if pacer.rate else "no limit")
 
 
 # --- the run ----------------------------------------------------------------------
