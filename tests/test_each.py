@@ -316,6 +316,51 @@ def test_ctrl_c_stops_every_command_and_prints_the_summary(world, presses):
             os.kill(int(pid), 9)
 
 
+def test_interrupted_output_files_stay_partial_and_are_named(world, tmp_path):
+    marker = f"405.{os.getpid()}"
+    out = tmp_path / "out"
+    proc = subprocess.Popen([SSOENV, "exec", "--each", "dev-0[0-2]/Admin", "--yes", "--output-dir", str(out), "--",
+                             "sh", "-c", f"echo begun; exec sleep {marker}"], env=world.env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_processes_with(marker)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(2)  # SIGINT to ssoenv alone (a script's kill -INT): it passes it on
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        for pid in _processes_with(marker):
+            os.kill(int(pid), 9)
+    assert proc.returncode == 130, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"dev-0{n}_Admin.{ext}.partial" for n in range(3) for ext in ("out", "err"))
+    assert (out / "dev-01_Admin.out.partial").read_text() == "begun\n"
+    for n in range(3):
+        assert re.search(rf"^dev-0{n}/Admin\s+-\s+interrupted\s+\S+\s+output incomplete: "
+                         rf"{re.escape(str(out / f'dev-0{n}_Admin.out.partial'))}", err, re.M)
+
+
+def test_colour_and_status_line_at_a_terminal_only(world):
+    import pexpect
+
+    def run(extra_env):
+        child = pexpect.spawn(SSOENV, ["exec", "--each", "dev-0[01]/Admin", "--yes", "--", "sh", "-c",
+                                       "echo first; sleep 1; echo second"], env={**world.env, **extra_env},
+                              encoding="utf-8", timeout=60, dimensions=(30, 200))
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        return child.before
+
+    screen = run({})
+    colours = set(re.findall(r"\x1b\[(\d+)mdev-0(\d)/Admin\x1b\[0m \u2502 first", screen))
+    assert len(colours) == 2 and len({c for c, _ in colours}) == 2  # one colour per target
+    assert re.search(r"\r\x1b\[Kssoenv: \d+ done, \d+ running, 0 failed, \d+ left, \d+s", screen)
+    plain = run({"NO_COLOR": "1"})
+    assert "dev-00/Admin \u2502 first" in plain and not re.search(r"\x1b\[\d+m", plain)
+
+
 def test_no_command_outlives_a_killed_ssoenv(world):
     """SIGKILL leaves ssoenv no time to clean up: the kernel ends its children (PR_SET_PDEATHSIG)."""
     marker = f"404.{os.getpid()}"
