@@ -13,6 +13,7 @@ die with ssoenv (ssoenv.lifeline).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -405,6 +406,10 @@ class Runner:
             job.proc = proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,  # type: ignore[call-overload]
                                                env=self.env_for(job), preexec_fn=self.preexec)
         except OSError as exc:
+            for path in job.files or ():  # nothing ran: no file to leave behind
+                with contextlib.suppress(OSError):
+                    os.unlink(path + ".partial")
+            job.files = None
             job.state, job.ended, job.exit_status = FAILED, time.monotonic(), 127
             job.last_err = f"cannot run {self.argv[0]}: {exc.strerror}".encode()
             self.failed = True

@@ -77,6 +77,11 @@ def test_no_match_is_a_usage_error_naming_the_closest(world):
     assert re.search(r"closest: prod-\d\d/ReadOnlyAccess, ", r.stderr)
     r = each(world, "--each", "dev-*", "--exclude", "*", "--yes", "--", "touch", "ran", cwd=world.home)
     assert r.returncode == 2 and "excluded" in r.stderr
+    r = each(world, "--yes", "dev-00/Admin", "--", "touch", "ran", cwd=world.home)
+    assert r.returncode == 2 and "--yes goes with --each PATTERN" in r.stderr
+    r = each(world, "--each", "dev-00/Admin", "--output-dir", str(world.home / "o"), "--", "no-such-command-x")
+    assert r.returncode == 1 and "cannot run no-such-command-x" in r.stderr
+    assert list((world.home / "o").iterdir()) == []
     assert not (world.home / "ran").exists()
 
 
