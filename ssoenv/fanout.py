@@ -403,8 +403,8 @@ class Runner:
             if job.files:
                 files = [open(p + ".partial", "wb", opener=_private_opener) for p in job.files]
                 out, err = files
-            job.proc = proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,  # type: ignore[call-overload]
-                                               env=self.env_for(job), preexec_fn=self.preexec)
+            job.proc = proc = subprocess.Popen(self.launch, stdin=subprocess.DEVNULL, stdout=out, stderr=err,  # type: ignore[call-overload]
+                                               env=self.env_for(job), **self.popen_options)
         except OSError as exc:
             for path in job.files or ():  # nothing ran: no file to leave behind
                 with contextlib.suppress(OSError):
@@ -498,14 +498,18 @@ class Runner:
 
         from ssoenv import lifeline
 
-        die_with_us = lifeline.preexec()
+        prefix, die_with_us = lifeline.launcher()
+        self.launch = prefix + self.argv
+        # Each command in its own process group: Ctrl-C at the terminal reaches ssoenv only.
+        if die_with_us is None and sys.version_info >= (3, 11):
+            self.popen_options: dict = {"process_group": 0}  # set by subprocess itself: vfork stays possible
+        else:
+            def child_setup() -> None:
+                os.setpgid(0, 0)
+                if callable(die_with_us):
+                    die_with_us()
 
-        def child_setup() -> None:  # its own process group: Ctrl-C at the terminal reaches ssoenv only
-            os.setpgid(0, 0)
-            if die_with_us:
-                die_with_us()
-
-        self.preexec = child_setup
+            self.popen_options = {"preexec_fn": child_setup}
         queue = [j for j in self.jobs if j.error is None]
         queue.reverse()
         for job in self.jobs:
@@ -654,6 +658,8 @@ def run(args) -> int:
         regions = list(dict.fromkeys(r.strip() for r in args.region.split(",") if r.strip()))
         if not regions or not all(re.fullmatch(r"[a-z0-9-]+", r) for r in regions):  # type: ignore[arg-type]
             raise UsageError(f"--region: not a list of regions: {printable(args.region)!r}")
+    if argv and not args.dry_run:
+        _check_command(argv[0])
     config = awsconfig.load()
     entries = select(all_entries(config, args.sso_session), args.each, args.exclude)
     jobs = [Job(e, r, _label(e, r if len(regions) > 1 else None)) for e in entries for r in regions]
@@ -722,6 +728,18 @@ def run(args) -> int:
         sys.stdout.write(summary_json(jobs, int(status), interrupted))
         sys.stdout.flush()
     return int(status)
+
+
+def _check_command(command: str) -> None:
+    """Say once that the command cannot run, rather than once per target."""
+    import shutil
+
+    if os.sep in command:
+        found = os.path.isfile(command) and os.access(command, os.X_OK)
+    else:
+        found = shutil.which(command) is not None
+    if not found:
+        raise SsoenvError(f"command not found: {printable(command)}", ExitStatus.NOT_FOUND)
 
 
 def _print_selection(jobs: list[Job], as_json: bool) -> int:
