@@ -77,6 +77,8 @@ def test_no_match_is_a_usage_error_naming_the_closest(world):
     assert re.search(r"closest: prod-\d\d/ReadOnlyAccess, ", r.stderr)
     r = each(world, "--each", "dev-*", "--exclude", "*", "--yes", "--", "touch", "ran", cwd=world.home)
     assert r.returncode == 2 and "excluded" in r.stderr
+    r = each(world, "--each", "dev-*", "--sso-session", "other", "--yes", "--", "touch", "ran", cwd=world.home)
+    assert r.returncode == 2 and "no account/role matches 'dev-*'" in r.stderr
     r = each(world, "--yes", "dev-00/Admin", "--", "touch", "ran", cwd=world.home)
     assert r.returncode == 2 and "--yes goes with --each PATTERN" in r.stderr
     r = each(world, "--each", "dev-00/Admin", "--output-dir", str(world.home / "o"), "--", "no-such-command-x")
@@ -146,6 +148,25 @@ def test_a_login_needed_without_a_terminal_runs_nothing(world, tmp_path):
         assert not (tmp_path / "ran").exists()
     finally:
         world.ssoenv(*world.login_command(), timeout=60)
+
+
+def test_one_login_at_a_terminal_for_fifty_targets(world):
+    """The token is gone and cannot be renewed: at a terminal, one login (device code here:
+    no browser), then every target's credentials, then the commands."""
+    import pexpect
+
+    world.clear_cli_cache()
+    world.emulator.revoke_tokens()
+    world.emulator.reset_calls()
+    child = pexpect.spawn(SSOENV, ["exec", "--each", "prod-*/ReadOnlyAccess", "--yes", "--", "true"],
+                          env=world.env, encoding="utf-8", timeout=120, dimensions=(30, 200))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    calls = world.emulator.calls()
+    assert calls["StartDeviceAuthorization"] == 1  # one login, not one per target
+    assert calls["GetRoleCredentials"] == 51  # the one the revoked token was refused, then 50
+    assert "50 runs: 50 ok" in child.before
 
 
 def test_a_refused_role_is_skipped_and_reported(world):
