@@ -320,26 +320,28 @@ class Runner:
     def _emit(self, job: Job, stream: int, data: bytes, final: bool = False) -> None:
         """Complete lines of `data` (after what was held back) go out whole, prefixed."""
         held = job.partial.get(stream)
-        if held:
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        if not cut and not final:  # still no end of line: keep it (appended, never copied whole again)
+            if held is None:
+                held = job.partial[stream] = bytearray()
             held += data
-            data = bytes(held)
+            return
+        if held:
+            data = bytes(held) + data
+            cut += len(held)
             held.clear()
-        if not final:
-            cut = data.rfind(b"\n") + 1
-            if cut < len(data):
-                job.partial.setdefault(stream, bytearray()).extend(data[cut:])
-                data = data[:cut]
+        if cut < len(data):
+            job.partial[stream] = bytearray(data[cut:])
+            data = data[:cut]
         if not data:
             return
-        if not data.endswith(b"\n"):
-            data += b"\n"
-        lines = data.splitlines(keepends=True)
+        lines = (data[:-1] if data.endswith(b"\n") else data).split(b"\n")  # only \n ends a line
         if stream == 2:
             last = next((ln for ln in reversed(lines) if ln.strip()), b"")
             if last:
                 job.last_err = last[-400:]
         prefix = self.prefix[self.index[id(job)]]
-        out = prefix + prefix.join(lines)
+        out = prefix + (b"\n" + prefix).join(lines) + b"\n"
         if self.group:
             spool = job.spool.get(stream)
             if spool is None:

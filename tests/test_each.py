@@ -204,6 +204,13 @@ def test_prefixes_are_exact_and_streams_kept_apart(world):
     assert "\x1b" not in r.stdout + r.stderr  # no colour without a terminal, no escape from a name
 
 
+def test_a_last_line_without_newline_is_kept_and_only_newline_ends_a_line(world):
+    r = subprocess.run([SSOENV, "exec", "--each", "dev-00/Admin", "--", "printf", "a\\rb\\nlast"], env=world.env,
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)  # bytes: \r kept as it is
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"dev-00/Admin{SEP}a\rb\ndev-00/Admin{SEP}last\n".encode()
+
+
 # Each target writes long lines in small pieces, flushed, while 49 others do the same.
 LONG_LINES = r"""
 import os, sys, time
