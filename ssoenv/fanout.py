@@ -268,8 +268,14 @@ def _fetch_paced(session, groups: list[list[Job]]) -> None:
     one(groups[0], None)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(one, g) for g in groups[1:]]:
-            future.result()
+        futures = [pool.submit(one, g) for g in groups[1:]]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:  # Ctrl-C, a login needed: the calls not sent yet are not sent
+            for future in futures:
+                future.cancel()
+            raise
     from ssoenv.log import get_logger
 
     get_logger(__name__).info("%s: role credentials for %d targets in %.1f s (%d calls, %d throttled, paced at %s/s)",

@@ -20,6 +20,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 from support import AWS_CLI, SSOENV, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
+from ssoenv import paths  # noqa: E402
+
 HOSTILE = "evil/../$(touch pwned)\n\x1b[31mred \u2502 x"
 HOSTILE_ID = "999999999999"
 PROD = [{"accountId": f"1000000000{i:02d}", "accountName": f"prod-{i:02d}", "emailAddress": f"p{i}@example.com",
@@ -167,6 +169,31 @@ def test_one_login_at_a_terminal_for_fifty_targets(world):
     assert calls["StartDeviceAuthorization"] == 1  # one login, not one per target
     assert calls["GetRoleCredentials"] == 51  # the one the revoked token was refused, then 50
     assert "50 runs: 50 ok" in child.before
+
+
+def test_ctrl_c_while_fetching_credentials_stops_the_fetch_and_runs_nothing(world, tmp_path):
+    world.clear_cli_cache()
+    world.emulator.update(throttle_rps=2)  # 50 targets would take 25 s
+    world.emulator.reset_calls()
+    try:
+        proc = subprocess.Popen([SSOENV, "exec", "--each", "prod-*/ReadOnlyAccess", "--yes", "--",
+                                 "touch", "ran"], env=world.env, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cache = world.path(paths.cli_cache_dir)
+
+        def fetched() -> int:
+            return len(list(cache.glob("*.json"))) if cache.exists() else 0
+
+        deadline = time.monotonic() + 60
+        while fetched() < 5 and time.monotonic() < deadline:  # the threads are fetching
+            time.sleep(0.05)
+        proc.send_signal(2)
+        proc.communicate(timeout=120)
+    finally:
+        world.emulator.update(throttle_rps=0)
+    assert proc.returncode == 130
+    assert 5 <= fetched() < 30  # those in flight when Ctrl-C came, not every target's
+    assert not (tmp_path / "ran").exists()
 
 
 def test_a_refused_role_is_skipped_and_reported(world):
