@@ -730,7 +730,8 @@ def run(args) -> int:
         status = ExitStatus.OK
     else:
         status = ExitStatus.ERROR
-    sys.stderr.write(summary_table(jobs))
+    table = summary_table(jobs)
+    sys.stderr.write(table.rsplit("\n", 2)[-2] + "\n" if args.json else table)  # --json: its totals line only
     sys.stderr.flush()
     if args.json:
         sys.stdout.write(summary_json(jobs, int(status), interrupted))

@@ -203,6 +203,7 @@ def test_a_refused_role_is_skipped_and_reported(world):
     try:
         r = each(world, "--each", "prod-0[2-4]/ReadOnlyAccess", "--yes", "--json", "--",
                  "sh", "-c", "echo ran $SSOENV_ACCOUNT_ID")
+        table = each(world, "--each", "prod-0[2-4]/ReadOnlyAccess", "--yes", "--", "true")
     finally:
         world.emulator.set_accounts(ORG)
     assert r.returncode == 1, r.stderr
@@ -211,7 +212,8 @@ def test_a_refused_role_is_skipped_and_reported(world):
     assert "no access to prod-03 (100000000003) as ReadOnlyAccess" in runs["100000000003"]["error"]
     assert runs["100000000002"]["status"] == runs["100000000004"]["status"] == "ok"
     assert "ran 100000000003" not in r.stderr and "ran 100000000004" in r.stderr
-    assert re.search(r"^prod-03/ReadOnlyAccess\s+-\s+skipped\s+-\s+no access", r.stderr, re.M)
+    assert table.returncode == 1
+    assert re.search(r"^prod-03/ReadOnlyAccess\s+-\s+skipped\s+-\s+no access", table.stderr, re.M)
 
 
 # --- output -----------------------------------------------------------------------------
@@ -305,6 +307,9 @@ def test_json_summary_and_exit_statuses(world):
     assert failed["target"] == "dev-02/Admin" and failed["role"] == "Admin" and failed["region"] is None
     assert isinstance(failed["duration"], float) and failed["stdout"] is None
     assert runs["200000000001"]["status"] == "ok" and runs["200000000001"]["exit_status"] == 0
+    assert "TARGET" not in r.stderr and "3 runs: 2 ok, 1 failed" in r.stderr  # --json: no table, the totals
+    r = each(world, "--each", "dev-0[1-3]/Admin", "--yes", "--", "sh", "-c", script)
+    assert r.returncode == 1
     assert re.search(r"^dev-02/Admin\s+-\s+exit 1\s+\S+\s+last words of 200000000002$", r.stderr, re.M)
     r = each(world, "--each", "dev-0[1-3]/Admin", "--yes", "--", "true")
     assert r.returncode == 0, r.stderr
