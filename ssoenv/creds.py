@@ -47,16 +47,19 @@ def cached(session: SsoSession, entry: Entry, min_valid: float = MIN_VALID) -> R
     return cache.read_credentials(_cache_path(session, entry), "sso", min_valid)
 
 
-def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None) -> RoleCredentials:
+def fetch(session: SsoSession, entry: Entry, *, interactive: bool | None = None, client=None) -> RoleCredentials:
+    """`client`: a portal client of the caller's (exec --each: one paced client for all)."""
     from ssoenv import identity, login
 
     token = login.ensure_token(session, interactive=interactive)
     try:
-        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
+        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role,
+                                            client)
     except identity.Unauthorized:
         log.info("the portal refused the token of %s; renewing it", session.label)
         token = login.ensure_token(session, interactive=interactive, force_refresh=True)
-        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role)
+        raw = identity.get_role_credentials(session.region, token["accessToken"], entry.account_id, entry.role,
+                                            client)
     except identity.ApiError as exc:
         if exc.code in ("ForbiddenException", "ResourceNotFoundException", "AccessDeniedException"):
             raise SsoenvError(f"no access to {_account_label(entry)} as {printable(entry.role)}",

@@ -186,6 +186,11 @@ class Endpoint:
             headers[name.strip().lower()] = value.strip()
         return (parts[0], parts[1], headers)
 
+    def source_for(self, given: str) -> RoleCredentials | None:
+        """The credentials a request's Authorization header unlocks, None for none (a hook:
+        `exec --each --server` serves one token per target from one endpoint)."""
+        return self.source if compare_digest(given.encode("utf-8", "replace"), self.token.encode()) else None
+
     def answer(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict]:
         """(status, JSON body) for a request; credentials only with the right token."""
         if not method:
@@ -193,7 +198,8 @@ class Endpoint:
         given = headers.get("authorization")
         if given is None:
             return 401, {"Code": "Unauthorized", "Message": "the authorization token is missing"}
-        if not compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
+        source = self.source_for(given)
+        if source is None:
             return 403, {"Code": "Forbidden", "Message": "the authorization token is wrong"}
         if "origin" in headers:  # a web page, even one that learnt the token: never
             return 403, {"Code": "Forbidden", "Message": "requests from browsers are refused"}
@@ -202,7 +208,7 @@ class Endpoint:
         if target.split("?", 1)[0] != PATH:
             return 404, {"Code": "NotFound", "Message": f"credentials are at {PATH}"}
         try:
-            return 200, credentials_document(self.source.current())
+            return 200, credentials_document(source.current())
         except SsoenvError as exc:
             return 503, {"Code": "CredentialsUnavailable", "Message": f"ssoenv: {exc.message}"}
 

@@ -243,9 +243,10 @@ def list_account_roles(region: str, access_token: str, account_id: str, client=N
             return roles
 
 
-def get_role_credentials(region: str, access_token: str, account_id: str, role_name: str) -> dict:
-    """roleCredentials: accessKeyId, secretAccessKey, sessionToken, expiration (epoch ms)."""
-    page = _call(_unsigned_client("sso", region), "get_role_credentials", "GetRoleCredentials",
+def get_role_credentials(region: str, access_token: str, account_id: str, role_name: str, client=None) -> dict:
+    """roleCredentials: accessKeyId, secretAccessKey, sessionToken, expiration (epoch ms).
+    `client`: e.g. a `paced_portal` (exec --each fetches many)."""
+    page = _call(client or _unsigned_client("sso", region), "get_role_credentials", "GetRoleCredentials",
                  accessToken=access_token, accountId=account_id, roleName=role_name)
     return page["roleCredentials"]
 

@@ -148,14 +148,15 @@ def test_only_identity_imports_boto3_and_botocore():
 # layer or below. A new module must be placed here (the test names any that is not).
 LAYERS = [
     ("base", {"ssoenv", "ssoenv.errors", "ssoenv.paths", "ssoenv.text", "ssoenv.shellout", "ssoenv.log",
-              "ssoenv.terminal", "ssoenv.settings", "ssoenv.shapes", "ssoenv.subcommands", "ssoenv.quickexit"}),
+              "ssoenv.terminal", "ssoenv.settings", "ssoenv.shapes", "ssoenv.subcommands", "ssoenv.quickexit",
+              "ssoenv.lifeline"}),
     ("files", {"ssoenv.cache", "ssoenv.awsconfig", "ssoenv.tokens"}),
     ("aws", {"ssoenv.identity", "ssoenv.login", "ssoenv.awscli", "ssoenv.pacing", "ssoenv.chain"}),
     ("accounts", {"ssoenv.catalog", "ssoenv.listing", "ssoenv.sync", "ssoenv.targets", "ssoenv.creds",
                   "ssoenv.switch"}),
     ("features", {"ssoenv.shells", "ssoenv.picker", "ssoenv.frecency", "ssoenv.preview", "ssoenv.complete",
                   "ssoenv.console", "ssoenv.credserver", "ssoenv.sandbox", "ssoenv.demo", "ssoenv.emulator",
-                  "ssoenv.export"}),
+                  "ssoenv.export", "ssoenv.fanout"}),
     ("cli", {"ssoenv.cli", "ssoenv.__main__", "ssoenv.commands"}),
 ]
 

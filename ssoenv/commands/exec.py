@@ -10,7 +10,7 @@ from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError, UsageError
 
 
 def configure_parser(p) -> None:
-    from ssoenv import targets
+    from ssoenv import fanout, targets
 
     targets.add_target_arguments(p, one_word=True)
     server = p.add_mutually_exclusive_group()
@@ -19,15 +19,30 @@ def configure_parser(p) -> None:
                              "(for commands that outlive the role's session; default: setting exec_server)")
     server.add_argument("--no-server", dest="server", action="store_false", help="static keys, even if "
                         "exec_server = true")
+    fanout.add_arguments(p)
     p.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS",
                    help="the command to run (after --; or after TARGET)")
     p.epilog = ("Everything after -- is the command, untouched, and the words before it are TARGET "
                 "(`exec member read -- CMD`); when those words match nothing, the first is TARGET "
                 "and the command starts at the second (its own -- kept). Without --, the first "
-                "word is TARGET and the rest the command. Without TARGET, the shell's active entry.")
+                "word is TARGET and the rest the command. Without TARGET, the shell's active entry. "
+                "--each PATTERN runs it in every matching account/role (see the README).")
+
+
+# options that mean something only with --each (name -> its value when not given)
+EACH_ONLY: dict[str, object] = {"exclude": [], "parallel": None, "region": None, "yes": False,
+                                "dry_run": False, "group": False, "output_dir": None, "json": False,
+                                "fail_fast": False}
 
 
 def run(args) -> int:
+    if args.each:
+        from ssoenv import fanout
+
+        return fanout.run(args)
+    given = [name for name, unset in EACH_ONLY.items() if getattr(args, name) != unset]
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} goes with --each PATTERN")
     from ssoenv import awsconfig, creds, switch
 
     if not args.command_argv:
