@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 
-from ssoenv.catalog import Entry
+from ssoenv.catalog import ChainedEntry, Entry
 from ssoenv.errors import ExitStatus, LoginRequired, SsoenvError, UsageError
 from ssoenv.shellout import printable
 
@@ -224,8 +224,12 @@ def fetch_credentials(config, jobs: list[Job], min_valid: float) -> None:
     for job in jobs:
         by_target.setdefault(job.entry.key, []).append(job)
     by_login: dict[str, tuple] = {}
+    chained: list[list[Job]] = []
     for group in by_target.values():
         entry = group[0].entry
+        if isinstance(entry, ChainedEntry):  # assumed from its SSO role: creds.get walks the chain
+            chained.append(group)
+            continue
         try:
             session = creds.session_of(config, entry)
         except SsoenvError as exc:
@@ -240,6 +244,16 @@ def fetch_credentials(config, jobs: list[Job], min_valid: float) -> None:
             by_login.setdefault(session.label, (session, []))[1].append(group)
     for session, groups in by_login.values():
         _fetch_paced(session, groups)
+    for n, group in enumerate(chained):  # few (one per chained profile); the first may log in
+        try:
+            found, error = creds.get(config, group[0].entry, interactive=None if n == 0 else False,
+                                     min_valid=min_valid), None
+        except LoginRequired:
+            raise
+        except SsoenvError as exc:
+            found, error = None, exc.message
+        for job in group:
+            job.creds, job.error = found, error
 
 
 def _fetch_paced(session, groups: list[list[Job]]) -> None:

@@ -1,0 +1,59 @@
+"""`exec --each` selects chained roles (issue 21 with issue 20): a chained target runs
+with the chained account's credentials, assumed from its SSO source role, never with
+role credentials the portal would hand out for the chained account/role name. Through
+the installed entry point, the emulator's STS answering boto3 in each child."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from support import SSOENV, clean_env
+
+from ssoenv.emulator import EmulatorConfig
+from ssoenv.sandbox import Sandbox, session_config
+
+HUB, PROD = "111111111111", "999999999999"
+CONFIG = session_config("demo") + f"""
+[profile hub]
+sso_session = demo
+sso_account_id = {HUB}
+sso_role_name = AdministratorAccess
+
+[profile prod-deploy]
+role_arn = arn:aws:iam::{PROD}:role/Deploy
+source_profile = hub
+"""
+TRUSTED = [{"roleArn": f"arn:aws:iam::{PROD}:role/Deploy", "trust": [f"arn:aws:iam::{HUB}:root"]}]
+WHO = ("import boto3; i = boto3.client('sts', region_name='us-east-1').get_caller_identity(); "
+       "print(i['Account'], i['Arn'])")
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    home = tmp_path_factory.mktemp("each-chain") / "home"
+    sandbox = Sandbox(clean_env(home), home=home, config=EmulatorConfig(trusted_roles=TRUSTED),
+                      aws_config=CONFIG, command=[SSOENV])
+    try:
+        sandbox.ssoenv(*sandbox.login_command(), timeout=60)
+        sandbox.ssoenv("sync", timeout=60)
+        yield sandbox
+    finally:
+        sandbox.close()
+
+
+@pytest.mark.parametrize("server", [[], ["--server"]], ids=["keys", "server"])
+def test_a_chained_target_runs_in_the_chained_account(box, server):
+    box.clear_cli_cache()
+    result = box.ssoenv("exec", "--each", "prod-deploy", "--each", "hub", "--yes", "--json", *server,
+                        "--", sys.executable, "-c", WHO, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert sorted(run["status"] for run in summary["runs"]) == ["ok", "ok"], summary
+    lines = [line for line in result.stderr.splitlines() if " arn:aws:sts::" in line]
+    deploy = [line for line in lines if line.startswith("prod-deploy")]
+    hub = [line for line in lines if not line.startswith("prod-deploy")]
+    assert len(deploy) == 1 and len(hub) == 1, result.stderr
+    assert f"{PROD} arn:aws:sts::{PROD}:assumed-role/Deploy/" in deploy[0], deploy
+    assert f"{HUB} arn:aws:sts::{HUB}:assumed-role/AWSReservedSSO_AdministratorAccess_" in hub[0], hub
