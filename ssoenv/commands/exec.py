@@ -32,7 +32,7 @@ def run(args) -> int:
         raise UsageError("nothing to run: ssoenv exec [TARGET] -- CMD ARGS...")
     config = awsconfig.load()
     try:
-        entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
+        entry = targets.select(config, **targets.named(args), default_active=True)
     except SsoenvError as exc:
         if args.target and not getattr(args, "_after_dashes", False) and not isinstance(exc, LoginRequired):
             from ssoenv.shellout import printable

@@ -34,8 +34,8 @@ def run(args) -> int:
 
         shell = detect_shell()
     config = awsconfig.load()
-    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
-    endpoint = credserver.start_for(config, entry)
+    entry = targets.select(config, **targets.named(args), default_active=True)
+    endpoint = credserver.start_for(config, entry).start()
     changes = list(endpoint.environment().items())
     changes += [(name, None) for name in credserver.SHADOWING_VARS]
     sys.stdout.write(shellout.render(changes, shell))
