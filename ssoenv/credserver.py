@@ -388,6 +388,7 @@ def exec_with_endpoint(config, entry, argv: list[str]) -> int:
 # as a whole on the way out.
 
 PR_SET_PDEATHSIG = 1
+SAME_EVENT = 0.5  # seconds: the same signal again this soon is the same event, sent twice
 
 
 def _foreground_group() -> int | None:
@@ -476,12 +477,18 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
     own_group = _foreground_group() != os.getpgrp()
     pid = 0
 
+    last: dict[int, float] = {}
+
     def forward(signum, _frame):
         if not pid:
             return
         if not own_group and signal.Signals(signum).name in TERMINAL_SIGNALS and \
                 _foreground_group() == os.getpgrp():
             return  # the terminal sent it to the child as well: once is enough
+        now = time.monotonic()
+        if now - last.get(signum, -SAME_EVENT) < SAME_EVENT:
+            return  # `timeout`, `kill 0`: ssoenv, then its process group; one event, one signal
+        last[signum] = now
         try:
             if own_group:
                 os.killpg(pid, signum)

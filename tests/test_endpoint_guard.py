@@ -1,0 +1,428 @@
+"""The credential endpoint nobody else can use and the command that cannot outlive it
+(issues 17 and 18): `ssoenv exec --server` / `ssoenv serve` against the emulator over
+real HTTP, with real boto3 children. No timed assertions: generous deadlines, and
+structural checks (a request answered while the renewal is provably still blocked;
+the endpoint's threads and descriptors counted under a flood of connections)."""
+
+from __future__ import annotations
+
+import ast
+import hmac
+import http.client
+import inspect
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from support import SSOENV, shell_sandbox  # noqa: E402
+
+from ssoenv import credserver  # noqa: E402
+
+DEADLINE = 120
+MEMBER = ["--account", "222222222222", "--role", "ReadOnlyAccess"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    w = shell_sandbox(tmp_path_factory.mktemp("endpoint-guard"))
+    yield w
+    w.close()
+
+
+def wait_until(predicate, what: str, limit: float = DEADLINE):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def gone(pid: int) -> bool:
+    """The process ended (a zombie counts: it runs no code and holds no credentials)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def request(port: int, headers: dict[str, str], host: str = "127.0.0.1") -> tuple[int, str]:
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    conn.putrequest("GET", credserver.PATH, skip_host="Host" in headers, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    return response.status, body
+
+
+class Served:
+    """`ssoenv serve` in the background: its URL, port and token."""
+
+    def __init__(self, world, *argv: str):
+        self.proc, env = world.serve(*(argv or MEMBER))
+        self.url = env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+        self.token = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        self.port = int(self.url.split(":")[2].split("/")[0])
+
+    def get(self, **extra: str) -> tuple[int, str]:
+        return request(self.port, {"Host": f"127.0.0.1:{self.port}", "Authorization": self.token, **extra})
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=DEADLINE)
+        return err
+
+
+# --- where it listens, and who it answers --------------------------------------------
+
+def test_the_endpoint_listens_on_127_0_0_1_only(world):
+    """Another loopback address reaches a socket bound to all interfaces, never one
+    bound to 127.0.0.1."""
+    served = Served(world)
+    try:
+        assert served.url.startswith("http://127.0.0.1:")
+        assert served.get()[0] == 200
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", served.port), timeout=30).close()
+    finally:
+        served.stop()
+
+
+def test_only_its_own_host_name_and_no_browser(world):
+    served = Served(world)
+    try:
+        ok, body = served.get()
+        assert ok == 200, body
+        status, body = served.get(Host=f"localhost:{served.port}")
+        assert status == 200, body
+        for bad_host in ("evil.example", f"evil.example:{served.port}", f"127.0.0.1:{served.port + 1}", ""):
+            status, body = served.get(Host=bad_host)
+            assert status == 403 and "ASIA" not in body, (bad_host, status, body)
+        # DNS rebinding: the browser sends the attacker's name; a fetch() sends Sec-Fetch-*; a form Origin.
+        for header, value in (("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Site", "none"),
+                              ("Sec-Fetch-Mode", "no-cors"), ("Origin", "http://127.0.0.1:8000")):
+            status, body = served.get(**{header: value})
+            assert status == 403 and "ASIA" not in body, (header, value, status, body)
+    finally:
+        served.stop()
+
+
+def test_the_token_is_compared_in_constant_time():
+    """Structural, by necessity: no behaviour test can see a timing difference reliably.
+    The Authorization header is compared with hmac.compare_digest (credserver takes the
+    constant-time C function hmac falls back to, `_operator._compare_digest`, to avoid
+    importing OpenSSL) and the token is never compared with == or !=."""
+    import _operator
+
+    assert credserver.compare_digest in (hmac.compare_digest, _operator._compare_digest)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(credserver.Endpoint.answer)))
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Name) and node.func.id == "compare_digest"]
+    assert len(calls) == 1 and "self.token" in ast.unparse(calls[0])
+    compared = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
+                and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops)]
+    assert not [c for c in compared if "token" in c or "given" in c], compared
+
+
+# --- idle connections ---------------------------------------------------------------------
+
+BOTO3_WHEN_TOLD = r"""
+import os, sys, time, boto3
+go = sys.argv[1]
+print("ready", os.getpid(), os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], flush=True)
+while not os.path.exists(go):
+    time.sleep(0.05)
+try:
+    c = boto3.Session(region_name="us-east-1").get_credentials().get_frozen_credentials()
+    print("ok", c.access_key, c.secret_key, c.token, flush=True)
+except Exception as exc:
+    print("fail", type(exc).__name__, str(exc).replace("\n", " "), flush=True)
+"""
+
+
+def _limit_descriptors():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))  # a desktop's `ulimit -n`
+    os.setsid()
+
+
+def test_2000_idle_connections_neither_starve_the_child_nor_cost_a_thread_each(world, tmp_path):
+    go = tmp_path / "go"
+    proc = subprocess.Popen([SSOENV, "exec", "--server", *MEMBER, "--", sys.executable, "-c", BOTO3_WHEN_TOLD,
+                             str(go)], env=world.env, text=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=_limit_descriptors)
+    held: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().split()
+        assert ready[:1] == ["ready"], (ready, proc.stderr.read() if proc.poll() is not None else "")
+        port = int(ready[2].split(":")[2].split("/")[0])
+        for index in range(2000):  # idle ones, and slow ones stuck in the middle of a head
+            conn = socket.create_connection(("127.0.0.1", port), timeout=60)
+            if index % 2:
+                conn.sendall(b"GET /ssoenv/credentials HTTP/1.1\r\nHost: 127.0.0.1")
+            held.append(conn)
+        with open(f"/proc/{proc.pid}/status") as fh:
+            threads = int(next(line for line in fh if line.startswith("Threads:")).split()[1])
+        descriptors = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        go.touch()
+        answer = proc.stdout.readline().split()
+    finally:
+        go.touch()
+        for conn in held:
+            conn.close()
+    assert proc.wait(timeout=DEADLINE) == 0
+    assert answer[:1] == ["ok"], answer
+    assert world.emulator.credentials_valid(*answer[1:4])
+    assert threads <= 8, threads  # a thread per connection would be 2,000
+    assert descriptors <= credserver.MAX_PENDING + 32, descriptors
+
+
+def test_a_request_head_has_a_short_total_deadline(world):
+    served = Served(world)
+    try:
+        slow = socket.create_connection(("127.0.0.1", served.port), timeout=DEADLINE)
+        slow.sendall(b"GET /ssoenv/credentials HTTP/1.1\r\n")
+        drip = threading.Event()
+
+        def dripping():  # a byte now and then: each read is quick, the whole head never ends
+            while not drip.wait(0.2):
+                try:
+                    slow.sendall(b"X")
+                except OSError:
+                    return
+
+        threading.Thread(target=dripping, daemon=True).start()
+        try:
+            assert slow.recv(100) == b""  # closed by the endpoint, no answer
+        finally:
+            drip.set()
+            slow.close()
+        assert served.get()[0] == 200
+    finally:
+        served.stop()
+
+
+# --- renewal ahead of expiry --------------------------------------------------------------
+
+def test_still_valid_credentials_are_served_while_the_renewal_is_slow(world):
+    """The renewal's GetRoleCredentials is held inside the emulator until the test lets it
+    go; a request made meanwhile is answered (with the credentials still valid) before
+    that. Only a request with nothing valid would wait."""
+    world.emulator.update(credentials_ttl=30)
+    world.clear_cli_cache()
+    served = Served(world)
+    entered, release = threading.Event(), threading.Event()
+    try:
+        status, body = served.get()
+        first = json.loads(body)
+        expires = credserver.cache.parse_time(first["Expiration"])
+
+        def left() -> float:
+            return (expires - credserver.cache.now()).total_seconds()
+
+        wait_until(lambda: left() < 14, "the renewal window", limit=60)  # renewal under 15 s left of 30
+        world.emulator.before_next("GetRoleCredentials", lambda: (entered.set(), release.wait(DEADLINE)))
+        answers: list[tuple[int, str]] = []
+        asking = threading.Thread(target=lambda: answers.append(served.get()), daemon=True)
+        asking.start()
+        assert entered.wait(DEADLINE), "no renewal started"
+        asking.join(DEADLINE)
+        answered_during_renewal = list(answers)
+        release.set()
+        assert answered_during_renewal, "the request waited for the renewal"
+        status, body = answered_during_renewal[0]
+        assert status == 200 and json.loads(body)["AccessKeyId"] == first["AccessKeyId"]
+        renewed = wait_until(lambda: (lambda d: d if d["AccessKeyId"] != first["AccessKeyId"] else None)(
+            json.loads(served.get()[1])), "the renewed credentials")
+        assert world.emulator.credentials_valid(renewed["AccessKeyId"], renewed["SecretAccessKey"], renewed["Token"])
+    finally:
+        release.set()
+        served.stop()
+        world.emulator.update(credentials_ttl=3600)
+        world.clear_cli_cache()
+
+
+# --- the child: signals, and never outliving ssoenv -----------------------------------------
+
+SIGNAL_CHILD = r"""
+import os, signal, sys, time
+names = sys.argv[1].split(",")
+seen = {n: 0 for n in names}
+def note(signum, frame):
+    seen[signal.Signals(signum).name] += 1
+    os.write(1, f"got {signal.Signals(signum).name}\n".encode())  # print() may be mid-write
+for n in names:
+    signal.signal(getattr(signal, n), note)
+print("ready", os.getpid(), os.getpgrp(), flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+time.sleep(1)  # a second delivery of the last signal would be counted
+print("counts", " ".join(f"{n}={seen[n]}" for n in names), flush=True)
+sys.exit(int(sys.argv[3]))
+"""
+
+SIGNALS = ("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGWINCH")
+
+
+def _lines(proc):
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        yield line.split()
+
+
+def test_every_signal_reaches_the_child_once_and_its_status_comes_back(world, tmp_path):
+    """No terminal (a CI job): ssoenv passes each signal on once; the child's status is returned."""
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen([SSOENV, "exec", "--server", *MEMBER, "--", sys.executable, "-c", SIGNAL_CHILD,
+                             ",".join(SIGNALS), str(stop), "42"], env=world.env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    lines = _lines(proc)
+    try:
+        assert next(lines)[0] == "ready"
+        for name in SIGNALS:
+            proc.send_signal(getattr(signal, name))
+            assert _next(lines, proc) == ["got", name]
+    finally:
+        stop.touch()
+    counts = next(lines)
+    assert counts == ["counts", *(f"{name}=1" for name in SIGNALS)], counts
+    assert proc.wait(timeout=DEADLINE) == 42, proc.stderr.read() if proc.stderr else ""
+
+
+def _next(lines, proc):
+    try:
+        return next(lines)
+    except StopIteration:
+        raise AssertionError(f"ssoenv ended ({proc.wait()}): {proc.stderr.read()}") from None
+
+
+def test_one_sigint_under_timeout(world, tmp_path):
+    """`timeout -s INT` signals its whole process group as well as ssoenv: the child
+    must still get exactly one SIGINT."""
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen(["timeout", "-s", "INT", "600", SSOENV, "exec", "--server", *MEMBER, "--",
+                             sys.executable, "-c", SIGNAL_CHILD, "SIGINT", str(stop), "0"], env=world.env, text=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    lines = _lines(proc)
+    try:
+        assert next(lines)[0] == "ready"
+        proc.send_signal(signal.SIGINT)  # timeout passes it on as it does when its time is up
+        assert next(lines) == ["got", "SIGINT"]
+    finally:
+        stop.touch()
+    assert next(lines) == ["counts", "SIGINT=1"]
+    proc.wait(timeout=DEADLINE)
+
+
+def test_the_child_does_not_outlive_a_killed_ssoenv(world, tmp_path):
+    """kill -9 of ssoenv: the kernel ends the child (PR_SET_PDEATHSIG) before anything
+    else can take the endpoint's port."""
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen([SSOENV, "exec", "--server", *MEMBER, "--", sys.executable, "-c", SIGNAL_CHILD,
+                             "SIGTERM", str(stop), "0"], env=world.env, text=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        ready = next(_lines(proc))
+        assert ready[0] == "ready"
+        child = int(ready[1])
+        proc.kill()
+        proc.wait(timeout=DEADLINE)
+        wait_until(lambda: gone(child), f"the end of the child {child}")
+    finally:
+        stop.touch()
+
+
+def test_what_the_command_leaves_behind_ends_with_it(world, tmp_path):
+    """A background process the command started (in its process group) does not keep the
+    endpoint's URL and token alive once the command and ssoenv are done."""
+    leftover = tmp_path / "leftover"
+    script = f'sleep 300 & echo $! > "{leftover}"'
+    done = world.ssoenv("exec", "--server", *MEMBER, "--", "sh", "-c", script, check=False)
+    assert done.returncode == 0, done.stderr
+    pid = int(Path(leftover).read_text())
+    try:
+        wait_until(lambda: gone(pid), f"the end of the background process {pid}")
+    finally:
+        if not gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+# --- what would outrank the endpoint -----------------------------------------------------------
+
+OUTRANKING = [
+    ("config", "[default]\nregion = us-east-1\ncredential_process = /bin/false\n", "credential_process"),
+    ("config", "[profile default]\nsso_session = demo\nsso_account_id = 111111111111\n"
+               "sso_role_name = AdministratorAccess\n", "sso_account_id"),
+    ("config", "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s\n", "aws_access_key_id"),
+    ("config", "[default]\nrole_arn = arn:aws:iam::333333333333:role/x\nsource_profile = demo-member\n", "role_arn"),
+    ("credentials", "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s\n", "aws_access_key_id"),
+]
+
+
+@pytest.mark.parametrize("where,text,key", OUTRANKING, ids=[f"{w}-{k}" for w, _, k in OUTRANKING])
+def test_a_default_profile_that_outranks_the_endpoint_is_refused(world, tmp_path, where, text, key):
+    config = Path(world.env["AWS_CONFIG_FILE"])
+    credentials = Path(world.env["AWS_SHARED_CREDENTIALS_FILE"])
+    original = config.read_text()
+    target = config if where == "config" else credentials
+    target.write_text((original + "\n" if where == "config" else "") + text)
+    marker = tmp_path / "ran"
+    try:
+        ran = world.ssoenv("exec", "--server", *MEMBER, "--", "touch", str(marker), check=False)
+        served = world.ssoenv("serve", "--shell", "bash", *MEMBER, check=False)
+    finally:
+        config.write_text(original)
+        credentials.unlink(missing_ok=True)
+    assert ran.returncode == 1 and not marker.exists()
+    line = ran.stderr.strip()
+    assert len(line.splitlines()) == 1, ran.stderr
+    assert str(target) in line and "[default]" in line and key in line and "credential endpoint" in line
+    assert "named profile" in line or "rename the section" in line
+    assert served.returncode == 1 and served.stdout == "" and served.stderr == ran.stderr
+
+
+def test_a_default_profile_without_credentials_is_fine(world, tmp_path):
+    config = Path(world.env["AWS_CONFIG_FILE"])
+    original = config.read_text()
+    config.write_text(original + "\n[default]\nregion = eu-west-1\noutput = json\n")
+    try:
+        ran = world.ssoenv("exec", "--server", *MEMBER, "--", "true", check=False)
+    finally:
+        config.write_text(original)
+    assert ran.returncode == 0, ran.stderr
+
+
+# --- the account's name ------------------------------------------------------------------------
+
+SHOW_NAME = 'printf "%s %s\\n" "$SSOENV_ACCOUNT_NAME" "$SSOENV_ACCOUNT_ID"'
+
+
+@pytest.mark.parametrize("how", [["--server"], ["--no-server"]])
+@pytest.mark.parametrize("target", [["demo-member"], MEMBER, ["MemberAccount/ReadOnlyAccess"]])
+def test_the_account_name_not_its_id(world, how, target):
+    shown = world.ssoenv("exec", *how, *target, "--", "sh", "-c", SHOW_NAME)
+    assert shown.stdout.split() == ["MemberAccount", "222222222222"], shown
+
+
+def test_serve_names_the_account(world):
+    served = Served(world, "demo-member")
+    err = served.stop()
+    assert "serving credentials for MemberAccount/ReadOnlyAccess" in err, err
