@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import SSOENV, shell_sandbox  # noqa: E402
+from support import SSOENV, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
 from ssoenv import credserver  # noqa: E402
 
@@ -426,3 +426,62 @@ def test_serve_names_the_account(world):
     served = Served(world, "demo-member")
     err = served.stop()
     assert "serving credentials for MemberAccount/ReadOnlyAccess" in err, err
+
+
+# --- in a real shell (tmux) --------------------------------------------------------------------
+
+@pytest.fixture
+def tmux_shell(world):
+    need("tmux")
+    started: list[Tmux] = []
+
+    def start(shell: str) -> tuple[Tmux, list[str]]:
+        need(shell)
+        tmux = Tmux(dict(world.env))
+        started.append(tmux)
+        argv = write_rc(shell, world.home)
+        tmux.start(argv)
+        tmux.wait(r"\[0\](#|\$|>|%) *$")
+        return tmux, argv
+
+    yield start
+    for tmux in started:
+        tmux.close()
+
+
+COUNT = "env | grep -c '^AWS_CONTAINER_' | sed 's/^/{tag}=/'"
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_clear_or_switch_in_a_server_subshell_leaves_no_endpoint_behind(tmux_shell, shell):
+    """`ssoenv exec --server TARGET -- SHELL`: its prompt names the account; `use --clear`
+    and a switch to another target there unset the endpoint's URL and token."""
+    tmux, argv = tmux_shell(shell)
+    for then, tag in (("ssoenv use --clear", "cleared"),
+                      ("ssoenv use --account 111111111111 --role ReadOnlyAccess", "switched")):
+        tmux.line(f"ssoenv exec --server {' '.join(MEMBER)} -- {' '.join(argv)}")
+        tmux.wait(r"MemberAccount/ReadOnlyAccess.*\[0\](#|\$|>|%) *$")
+        screen = tmux.run(COUNT.format(tag=f"{tag}-before"))
+        assert f"{tag}-before=2" in screen, screen
+        tmux.run(then)
+        screen = tmux.run(COUNT.format(tag=f"{tag}-after"))
+        assert f"{tag}-after=0" in screen, screen
+        tmux.line("exit")
+        tmux.run("clear")
+
+
+def test_one_ctrl_c_is_one_sigint_with_the_stdio_redirected(tmux_shell, world, tmp_path):
+    """Ctrl-C in a terminal reaches the whole foreground job, the command included; with
+    its stdio redirected ssoenv must still see the terminal and not send a second one."""
+    log, stop = tmp_path / "log", tmp_path / "stop"
+    script = tmp_path / "child.py"
+    script.write_text(SIGNAL_CHILD)
+    tmux, _ = tmux_shell("bash")
+    tmux.line(f"ssoenv exec --server {' '.join(MEMBER)} -- {sys.executable} {script} SIGINT {stop} 0 "
+              f">{log} 2>&1 </dev/null; echo status=$?")
+    wait_until(lambda: log.exists() and "ready" in log.read_text(), "the child ready")
+    tmux.keys("C-c")
+    wait_until(lambda: "got SIGINT" in log.read_text(), "the SIGINT in the child")
+    stop.touch()
+    tmux.wait(r"status=0\s*$")
+    assert "counts SIGINT=1" in log.read_text(), log.read_text()
