@@ -197,6 +197,8 @@ class Endpoint:
         except OSError:
             pass
         self._sock.close()
+        os.close(self._wake_r)  # here, not in that thread: never a write to a reused descriptor
+        os.close(self._wake_w)
 
     def _loop(self) -> None:
         import select
@@ -231,8 +233,6 @@ class Endpoint:
         finally:
             for fd in list(pending):
                 drop(fd)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
 
     def _accept(self, poller, pending, drop) -> None:
         import select
@@ -388,6 +388,7 @@ def exec_with_endpoint(config, entry, argv: list[str]) -> int:
 # as a whole on the way out.
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 SAME_EVENT = 0.5  # seconds: the same signal again this soon is the same event, sent twice
 
 
@@ -405,16 +406,26 @@ def _foreground_group() -> int | None:
         os.close(fd)
 
 
-def _death_signal():
-    """prctl(PR_SET_PDEATHSIG, SIGKILL) as a callable for the forked child; None off Linux."""
+def _prctl():
+    """libc's prctl through ctypes; None off Linux."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (ImportError, OSError, AttributeError):
         return None
+
+
+def _death_signal():
+    """prctl(PR_SET_PDEATHSIG, SIGKILL) as a callable for the forked child; and ssoenv
+    made the reaper of the command's orphans (PR_SET_CHILD_SUBREAPER), so that what the
+    command leaves running is ssoenv's to end. None off Linux."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
@@ -524,8 +535,9 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
 
 
 def _end(pid: int, own_group: bool, *, reaped: bool) -> None:
-    """Whatever is left of the command: the child itself if it still runs, and in its own
-    process group, every process of that group (background jobs it left behind)."""
+    """Whatever is left of the command: the child itself if it still runs; in its own
+    process group, every process of that group; and (Linux) every orphan of its that
+    came to ssoenv as their reaper (background jobs it left behind, in any group)."""
     if not reaped:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -537,3 +549,29 @@ def _end(pid: int, own_group: bool, *, reaped: bool) -> None:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    for _ in range(100):  # each round's orphans may leave orphans of their own
+        left = _children()
+        if not left:
+            return
+        for child in left:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for child in left:
+            try:
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                pass
+
+
+def _children() -> list[int]:
+    """ssoenv's child processes (Linux: /proc); [] where that cannot be known."""
+    out: list[int] = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as fh:
+                out += [int(word) for word in fh.read().split()]
+    except OSError:
+        return []
+    return out

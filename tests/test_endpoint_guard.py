@@ -485,3 +485,19 @@ def test_one_ctrl_c_is_one_sigint_with_the_stdio_redirected(tmux_shell, world, t
     stop.touch()
     tmux.wait(r"status=0\s*$")
     assert "counts SIGINT=1" in log.read_text(), log.read_text()
+
+
+def test_what_the_command_leaves_behind_ends_with_it_in_a_terminal(tmux_shell, tmp_path):
+    """In a terminal the command shares ssoenv's process group; what it leaves running
+    (an orphan, reparented to ssoenv as its reaper) still ends with ssoenv."""
+    leftover = tmp_path / "leftover"
+    tmux, _ = tmux_shell("bash")
+    tmux.run(f"ssoenv exec --server {' '.join(MEMBER)} -- sh -c 'sleep 300 & echo $! > {leftover}'; "
+             "echo status=$?")
+    tmux.wait(r"^status=0")
+    pid = int(leftover.read_text())
+    try:
+        wait_until(lambda: gone(pid), f"the end of the background process {pid}")
+    finally:
+        if not gone(pid):
+            os.kill(pid, signal.SIGKILL)
