@@ -280,10 +280,30 @@ sys.exit(int(sys.argv[3]))
 SIGNALS = ("SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT", "SIGWINCH")
 
 
-def _lines(proc):
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        yield line.split()
+class Lines:
+    """The words of each stdout line of `proc`, each waited for at most `limit` seconds."""
+
+    def __init__(self, proc, limit: float = 60):
+        import queue
+
+        self.proc, self.limit, self.queue = proc, limit, queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.queue.put(line.split())
+        self.queue.put(None)
+
+    def next(self) -> list[str]:
+        import queue
+
+        try:
+            words = self.queue.get(timeout=self.limit)
+        except queue.Empty:
+            raise AssertionError(f"no line from the command within {self.limit} s") from None
+        if words is None:
+            raise AssertionError(f"ssoenv ended ({self.proc.wait()}): {self.proc.stderr.read()}")
+        return words
 
 
 def test_every_signal_reaches_the_child_once_and_its_status_comes_back(world, tmp_path):
@@ -293,24 +313,18 @@ def test_every_signal_reaches_the_child_once_and_its_status_comes_back(world, tm
                              ",".join(SIGNALS), str(stop), "42"], env=world.env, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    lines = _lines(proc)
+    lines = Lines(proc)
     try:
-        assert next(lines)[0] == "ready"
+        assert lines.next()[0] == "ready"
         for name in SIGNALS:
             proc.send_signal(getattr(signal, name))
-            assert _next(lines, proc) == ["got", name]
+            assert lines.next() == ["got", name]
     finally:
         stop.touch()
-    counts = next(lines)
+    counts = lines.next()
     assert counts == ["counts", *(f"{name}=1" for name in SIGNALS)], counts
     assert proc.wait(timeout=DEADLINE) == 42, proc.stderr.read() if proc.stderr else ""
 
-
-def _next(lines, proc):
-    try:
-        return next(lines)
-    except StopIteration:
-        raise AssertionError(f"ssoenv ended ({proc.wait()}): {proc.stderr.read()}") from None
 
 
 def test_one_sigint_under_timeout(world, tmp_path):
@@ -321,14 +335,14 @@ def test_one_sigint_under_timeout(world, tmp_path):
                              sys.executable, "-c", SIGNAL_CHILD, "SIGINT", str(stop), "0"], env=world.env, text=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    lines = _lines(proc)
+    lines = Lines(proc)
     try:
-        assert next(lines)[0] == "ready"
+        assert lines.next()[0] == "ready"
         proc.send_signal(signal.SIGINT)  # timeout passes it on as it does when its time is up
-        assert next(lines) == ["got", "SIGINT"]
+        assert lines.next() == ["got", "SIGINT"]
     finally:
         stop.touch()
-    assert next(lines) == ["counts", "SIGINT=1"]
+    assert lines.next() == ["counts", "SIGINT=1"]
     proc.wait(timeout=DEADLINE)
 
 
@@ -340,7 +354,7 @@ def test_the_child_does_not_outlive_a_killed_ssoenv(world, tmp_path):
                              "SIGTERM", str(stop), "0"], env=world.env, text=True, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        ready = next(_lines(proc))
+        ready = Lines(proc).next()
         assert ready[0] == "ready"
         child = int(ready[1])
         proc.kill()
