@@ -507,7 +507,7 @@ def test_one_ctrl_c_is_one_sigint_with_the_stdio_redirected(tmux_shell, world, t
     presses = 5  # a second SIGINT may merge into the first one (both pending at once): try a few times
     for press in range(1, presses + 1):
         tmux.keys("C-c")
-        wait_until(lambda: log.read_text().count("got SIGINT") >= press, f"SIGINT number {press} in the child")
+        wait_until(lambda n=press: log.read_text().count("got SIGINT") >= n, f"SIGINT number {press} in the child")
         time.sleep(credserver.SAME_EVENT + 0.1)  # a Ctrl-C of its own, not a repeat of the last
     stop.touch()
     tmux.wait(r"status=0\s*$")
