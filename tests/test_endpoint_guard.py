@@ -294,7 +294,8 @@ class Lines:
     def __init__(self, proc, limit: float = 60):
         import queue
 
-        self.proc, self.limit, self.queue = proc, limit, queue.Queue()
+        self.proc, self.limit = proc, limit
+        self.queue: queue.Queue[list[str] | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
