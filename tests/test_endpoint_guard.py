@@ -449,8 +449,11 @@ def test_the_account_name_not_its_id(world, how, target):
 
 def test_serve_names_the_account(world):
     served = Served(world, "demo-member")
-    err = served.stop()
-    assert "serving credentials for MemberAccount/ReadOnlyAccess" in err, err
+    try:
+        said = served.proc.stderr.readline()  # once it is said, it serves (and a signal stops it cleanly)
+    finally:
+        served.stop()
+    assert "serving credentials for MemberAccount/ReadOnlyAccess" in said, said
 
 
 # --- in a real shell (tmux) --------------------------------------------------------------------
