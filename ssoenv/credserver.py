@@ -429,9 +429,10 @@ def _death_signal():
     return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
-def _spawn(argv: list[str], env: dict[str, str], own_group: bool) -> int:
-    """fork + exec; raises SsoenvError when the command cannot be run (its errno comes back
-    through a close-on-exec pipe)."""
+def _spawn(argv: list[str], env: dict[str, str], own_group: bool, dispositions: dict, mask) -> int:
+    """fork + exec, the child's signals set to `dispositions` and its mask to `mask`;
+    raises SsoenvError when the command cannot be run (its errno comes back through a
+    close-on-exec pipe)."""
     set_death_signal = _death_signal()
     parent = os.getpid()
     errors_r, errors_w = os.pipe2(os.O_CLOEXEC)
@@ -445,10 +446,9 @@ def _spawn(argv: list[str], env: dict[str, str], own_group: bool) -> int:
                 set_death_signal()
                 if os.getppid() != parent:  # ssoenv died before the line above
                     os._exit(255)
-            # Python ignores SIGPIPE (and SIGXFSZ); the command gets the defaults, as from a shell.
-            for signum in (signal.SIGPIPE, signal.SIGXFSZ, *_forwarded()):
-                signal.signal(signum, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            for signum, disposition in dispositions.items():
+                signal.signal(signum, disposition)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.execvpe(argv[0], argv, env)
         except OSError as exc:
             os.write(errors_w, str(exc.errno or 0).encode())
@@ -510,12 +510,17 @@ def run_command(argv: list[str], env: dict[str, str], endpoint: Endpoint) -> int
 
     # Handlers first, with the signals held back until the child exists: none is lost,
     # and none runs a Python handler in the child between fork and exec.
-    signal.pthread_sigmask(signal.SIG_BLOCK, _forwarded())
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _forwarded())
     previous = {signum: signal.signal(signum, forward) for signum in _forwarded()}
+    # The command's signals as ssoenv got them (ignored under nohup stays ignored), except
+    # SIGPIPE and SIGXFSZ, which Python ignores: the command gets a shell's defaults.
+    dispositions = {signum: signal.SIG_IGN if handler == signal.SIG_IGN else signal.SIG_DFL
+                    for signum, handler in previous.items()}
+    dispositions.update({signal.SIGPIPE: signal.SIG_DFL, signal.SIGXFSZ: signal.SIG_DFL})
     status = None
     try:
         try:
-            pid = _spawn(argv, env, own_group)
+            pid = _spawn(argv, env, own_group, dispositions, mask)
         finally:
             endpoint.start()  # a request made before this waits in the listen queue
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _forwarded())

@@ -532,3 +532,14 @@ def test_what_the_command_leaves_behind_ends_with_it_in_a_terminal(tmux_shell, t
     finally:
         if not gone(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_signal_ignored_by_ssoenv_stays_ignored_in_the_command(world):
+    """Under `nohup` (SIGHUP ignored) the command must not die of SIGHUP because ssoenv passes
+    signals on: what ssoenv inherited as ignored, the command inherits as ignored."""
+    ignore_hup = lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)  # noqa: E731
+    out = subprocess.run([SSOENV, "exec", "--server", *MEMBER, "--", "sh", "-c", "grep SigIgn /proc/self/status"],
+                         env=world.env, capture_output=True, text=True, timeout=DEADLINE, preexec_fn=ignore_hup)
+    ignored = int(out.stdout.split()[1], 16)
+    assert ignored & (1 << (signal.SIGHUP - 1)), out
+    assert not ignored & (1 << (signal.SIGPIPE - 1)) and not ignored & (1 << (signal.SIGTERM - 1)), out
