@@ -498,15 +498,17 @@ def test_clear_or_switch_in_a_server_subshell_leaves_no_endpoint_behind(tmux_she
         tmux.run("clear")
 
 
-def test_one_ctrl_c_is_one_sigint_with_the_stdio_redirected(tmux_shell, world, tmp_path):
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_one_ctrl_c_is_one_sigint_with_the_stdio_redirected(tmux_shell, world, tmp_path, shell):
     """Ctrl-C in a terminal reaches the whole foreground job, the command included; with
     its stdio redirected ssoenv must still see the terminal and not send a second one."""
     log, stop = tmp_path / "log", tmp_path / "stop"
     script = tmp_path / "child.py"
     script.write_text(SIGNAL_CHILD)
-    tmux, _ = tmux_shell("bash")
+    tmux, _ = tmux_shell(shell)
+    status = "$status" if shell == "fish" else "$?"
     tmux.line(f"ssoenv exec --server {' '.join(MEMBER)} -- {sys.executable} {script} SIGINT {stop} 0 "
-              f">{log} 2>&1 </dev/null; echo status=$?")
+              f">{log} 2>&1 </dev/null; echo status={status}")
     wait_until(lambda: log.exists() and "ready" in log.read_text(), "the child ready")
     presses = 5  # a second SIGINT may merge into the first one (both pending at once): try a few times
     for press in range(1, presses + 1):
