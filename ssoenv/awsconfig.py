@@ -174,6 +174,19 @@ def load(path: Path | None = None) -> AwsConfig:
     return AwsConfig(path, sessions, profiles)
 
 
+def ini_sections(path: Path) -> dict[str, dict[str, str]]:
+    """Every section of an INI file botocore reads besides the config (the shared
+    credentials file, a boto config), as botocore reads it; {} when it is missing or
+    unreadable (botocore then has nothing from it either)."""
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_string(fh.read(), source=str(path))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return {}
+    return {section: {k: v.strip() for k, v in parser.items(section)} for section in parser.sections()}
+
+
 def section_name(section: str) -> tuple[str | None, str]:
     """(kind, name) of a header as botocore reads it: shell words, exactly two
     (`[profile "a b"]` is profile `a b`; `[profile a b]` is no profile at all)."""

@@ -26,6 +26,17 @@ def aws_config_file() -> Path:
     return _env_path("AWS_CONFIG_FILE", aws_config_file_in(home()))
 
 
+def aws_credentials_file() -> Path:
+    return _env_path("AWS_SHARED_CREDENTIALS_FILE", aws_credentials_file_in(home()))
+
+
+def boto_config_files() -> list[Path]:
+    """Where botocore's BotoProvider looks for `[Credentials]` (the first that exists)."""
+    if os.environ.get("BOTO_CONFIG"):
+        return [Path(os.path.expanduser(os.environ["BOTO_CONFIG"]))]
+    return [Path("/etc/boto.cfg"), home() / ".boto"]
+
+
 # --- a given HOME's default layout (what ssoenv.sandbox lays out for the demo, tests, benchmarks)
 
 def aws_config_file_in(home_dir: Path) -> Path:

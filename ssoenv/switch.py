@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                    "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION")
 REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# The credential endpoint of `exec --server` / `serve` (credserver.py): its URL's path, and
+# the two variables that point a child at it. A switch or a clear removes them when they
+# are ssoenv's (the URL's path is SERVER_PATH); an endpoint of the user's own stays.
+SERVER_PATH = "/ssoenv/credentials"
+CONTAINER_VARS = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN")
 SSOENV_VARS = ("SSOENV_SESSION", "SSOENV_ACCOUNT_ID", "SSOENV_ACCOUNT_NAME", "SSOENV_ROLE",
                "SSOENV_PROFILE", "SSOENV_MODE", "SSOENV_EXPIRES", "SSOENV_LOGGED_OUT")
 
@@ -47,7 +52,16 @@ def changes(entry: Entry, *, mode: str, creds: RoleCredentials | None, expires: 
             ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id), ("SSOENV_ROLE", entry.role),
             ("SSOENV_PROFILE", entry.profile or None), ("SSOENV_MODE", mode),
             ("SSOENV_EXPIRES", str(expires) if expires else None), ("SSOENV_LOGGED_OUT", None)]
-    return out
+    return _endpoint_changes() + out
+
+
+def _endpoint_changes() -> list[tuple[str, str | None]]:
+    """Unset the variables of an ssoenv credential endpoint this shell runs under (an
+    `exec --server` subshell, or `serve`'s exports): they would keep serving the old target."""
+    url = os.environ.get(CONTAINER_VARS[0], "")
+    if url.split("?", 1)[0].endswith(SERVER_PATH) or os.environ.get("SSOENV_MODE") == "server":
+        return [(name, None) for name in CONTAINER_VARS]
+    return []
 
 
 def clear_changes() -> list[tuple[str, str | None]]:
@@ -57,7 +71,7 @@ def clear_changes() -> list[tuple[str, str | None]]:
     if os.environ.get("SSOENV_ACCOUNT_ID"):
         out += [(name, None) for name in REGION_VARS]
     out += [(name, None) for name in SSOENV_VARS]
-    return out
+    return _endpoint_changes() + out
 
 
 def session_state_changes() -> list[tuple[str, str | None]]:

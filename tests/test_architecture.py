@@ -152,7 +152,7 @@ LAYERS = [
               "ssoenv.lifeline"}),
     ("files", {"ssoenv.cache", "ssoenv.awsconfig", "ssoenv.tokens"}),
     ("aws", {"ssoenv.identity", "ssoenv.login", "ssoenv.awscli", "ssoenv.pacing", "ssoenv.chain"}),
-    ("accounts", {"ssoenv.catalog", "ssoenv.listing", "ssoenv.sync", "ssoenv.targets", "ssoenv.creds",
+    ("accounts", {"ssoenv.catalog", "ssoenv.listing", "ssoenv.sync", "ssoenv.targets", "ssoenv.creds", "ssoenv.outrank",
                   "ssoenv.switch"}),
     ("features", {"ssoenv.shells", "ssoenv.picker", "ssoenv.frecency", "ssoenv.preview", "ssoenv.complete",
                   "ssoenv.console", "ssoenv.credserver", "ssoenv.sandbox", "ssoenv.demo", "ssoenv.emulator",

@@ -100,15 +100,15 @@ def _select(config, args):
     if words and not any(word.startswith("-") for word in words):
         try:
             entry = targets.select(config, **{**targets.named(args), "target": " ".join([args.target, *words])},
-                                   default_active=True, need_name=False)
+                                   default_active=True)
         except targets.NoMatch as first:
             try:
-                return targets.select(config, **targets.named(args), default_active=True, need_name=False)
+                return targets.select(config, **targets.named(args), default_active=True)
             except targets.NoMatch:
                 raise first from None
         args.command_argv = args._after
         return entry
-    return targets.select(config, **targets.named(args), default_active=True, need_name=False)
+    return targets.select(config, **targets.named(args), default_active=True)
 
 
 def _server_by_default() -> bool:

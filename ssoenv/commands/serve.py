@@ -34,24 +34,27 @@ def run(args) -> int:
 
         shell = detect_shell()
     config = awsconfig.load()
-    entry = targets.select(config, **targets.named(args), default_active=True, need_name=False)
+    entry = targets.select(config, **targets.named(args), default_active=True)
     endpoint = credserver.start_for(config, entry)
-    changes = list(endpoint.environment().items())
-    changes += [(name, None) for name in credserver.SHADOWING_VARS]
-    sys.stdout.write(shellout.render(changes, shell))
-    sys.stdout.flush()
-    what = f"{printable(entry.account_name or entry.account_id)}/{printable(entry.role)}"
-    print(f"ssoenv: serving credentials for {what} at {endpoint.url}; export the variables above "
-          f"in each shell that should use them; Ctrl-C stops", file=sys.stderr, flush=True)
+
     class _Stop(Exception):
         pass
 
     def on_signal(signum, _frame):
         raise _Stop(signum)
 
+    # Before anything is printed: whoever read the exports may stop it at once, cleanly.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
     try:
+        endpoint.start()
+        changes = list(endpoint.environment().items())
+        changes += [(name, None) for name in credserver.SHADOWING_VARS]
+        sys.stdout.write(shellout.render(changes, shell))
+        sys.stdout.flush()
+        what = f"{printable(entry.account_name or entry.account_id)}/{printable(entry.role)}"
+        print(f"ssoenv: serving credentials for {what} at {endpoint.url}; export the variables above "
+              f"in each shell that should use them; Ctrl-C stops", file=sys.stderr, flush=True)
         while True:
             signal.pause()
     except _Stop as stop:
