@@ -32,7 +32,7 @@ GLOBAL_OPTIONS = ("--help", "--version", "--verbose", "--debug")
 VALUE_OPTIONS = frozenset({
     "--sso-session", "--profile", "--shell", "--region", "--template", "--start-url", "--scopes",
     "--role", "--mode", "--min-valid", "--instance-arn", "--format", "--command", "--accounts", "--account",
-    "--destination",
+    "--destination", "--each", "--exclude", "--parallel", "--output-dir",
 })
 TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console")
 

@@ -269,7 +269,7 @@ class Endpoint:
         head = self._parse_head(bytes(data))
         del pending[fd]
         poller.unregister(fd)
-        if head[0] and head[1].split("?", 1)[0] == PATH and not self.source.ready():
+        if self._may_wait(head):
             threading.Thread(target=self._finish, args=(conn, head), daemon=True).start()  # may wait
         else:
             self._finish(conn, head)
@@ -298,10 +298,21 @@ class Endpoint:
             headers[name.strip().lower()] = value.strip()
         return (parts[0], parts[1], headers)
 
+    def _may_wait(self, head: tuple[str, str, dict[str, str]]) -> bool:
+        """Whether answering `head` may wait for a fetch (a thread answers it then): a
+        credentials request with a good token whose credentials are not ready."""
+        if not head[0] or head[1].split("?", 1)[0] != PATH:
+            return False
+        source = self.source_for(head[2].get("authorization", ""))
+        return source is not None and not source.ready()
+
     def source_for(self, given: str) -> RoleCredentials | None:
         """The credentials a request's Authorization header unlocks, None for none (a hook:
         `exec --each --server` serves one token per target from one endpoint)."""
         return self.source if compare_digest(given.encode("utf-8", "replace"), self.token.encode()) else None
+
+    # `exec --each --server` (fanout) overrides source_for with one token per target; it
+    # compares each with compare_digest too
 
     def answer(self, method: str, target: str, headers: dict[str, str]) -> tuple[int, dict]:
         """(status, JSON body) for a request; credentials only with the right token."""
@@ -371,7 +382,7 @@ def _prompt_facts(entry) -> list[tuple[str, str | None]]:
     facts = [(name, region) for name in switch.REGION_VARS] if region else []
     return facts + [("SSOENV_SESSION", entry.sso_session), ("SSOENV_ACCOUNT_ID", entry.account_id),
                     ("SSOENV_ACCOUNT_NAME", entry.account_name or entry.account_id),
-                    ("SSOENV_ROLE", entry.role), ("SSOENV_PROFILE", None), ("SSOENV_MODE", "server"),
+                    ("SSOENV_ROLE", entry.role), ("SSOENV_PROFILE", entry.profile or None), ("SSOENV_MODE", "server"),
                     ("SSOENV_EXPIRES", None)]
 
 
@@ -393,8 +404,6 @@ def exec_with_endpoint(config, entry, argv: list[str]) -> int:
 # gets a process group of its own, which receives the forwarded signals and is ended
 # as a whole on the way out.
 
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
 SAME_EVENT = 0.5  # seconds: the same signal again this soon is the same event, sent twice
 
 
@@ -412,35 +421,14 @@ def _foreground_group() -> int | None:
         os.close(fd)
 
 
-def _prctl():
-    """libc's prctl through ctypes; None off Linux."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return None
-
-
-def _death_signal():
-    """prctl(PR_SET_PDEATHSIG, SIGKILL) as a callable for the forked child; and ssoenv
-    made the reaper of the command's orphans (PR_SET_CHILD_SUBREAPER), so that what the
-    command leaves running is ssoenv's to end. None off Linux."""
-    prctl = _prctl()
-    if prctl is None:
-        return None
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    return lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-
 def _spawn(argv: list[str], env: dict[str, str], own_group: bool, dispositions: dict, mask) -> int:
     """fork + exec, the child's signals set to `dispositions` and its mask to `mask`;
     raises SsoenvError when the command cannot be run (its errno comes back through a
     close-on-exec pipe)."""
-    set_death_signal = _death_signal()
-    parent = os.getpid()
+    from ssoenv import lifeline
+
+    set_death_signal = lifeline.preexec()  # the kernel's SIGKILL to the child when ssoenv dies
+    lifeline.become_subreaper()  # and the command's orphans are ssoenv's to end
     errors_r, errors_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # the child: only what exec needs, then exec or _exit
@@ -450,8 +438,6 @@ def _spawn(argv: list[str], env: dict[str, str], own_group: bool, dispositions: 
                 os.setpgid(0, 0)
             if set_death_signal is not None:
                 set_death_signal()
-                if os.getppid() != parent:  # ssoenv died before the line above
-                    os._exit(255)
             for signum, disposition in dispositions.items():
                 signal.signal(signum, disposition)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)

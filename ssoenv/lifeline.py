@@ -19,6 +19,7 @@ import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def launcher() -> tuple[list[str], object]:
@@ -41,16 +42,32 @@ def launcher() -> tuple[list[str], object]:
     return [], preexec()
 
 
-def preexec(sig: int = signal.SIGKILL):
-    """A preexec_fn for subprocess: `sig` to the child when ssoenv dies; None if unsupported.
-    libc is loaded here, in the parent: nothing is imported between fork and exec."""
+def _prctl():
+    """libc's prctl through ctypes; None off Linux."""
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def become_subreaper() -> None:
+    """Make ssoenv the reaper of its children's orphans (PR_SET_CHILD_SUBREAPER, Linux):
+    what a command leaves running (`cmd &`) is then ssoenv's to end."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def preexec(sig: int = signal.SIGKILL):
+    """A preexec_fn for subprocess (or a forked child): `sig` to the child when ssoenv
+    dies; None if unsupported. libc is loaded here, in the parent: nothing is imported
+    between fork and exec."""
+    prctl = _prctl()
+    if prctl is None:
         return None
     parent = os.getpid()
 

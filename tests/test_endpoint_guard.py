@@ -130,14 +130,25 @@ def test_the_token_is_compared_in_constant_time():
     importing OpenSSL) and the token is never compared with == or !=."""
     import _operator
 
+    from ssoenv import fanout
+
     assert credserver.compare_digest in (hmac.compare_digest, _operator._compare_digest)
-    tree = ast.parse(textwrap.dedent(inspect.getsource(credserver.Endpoint.answer)))
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Name) and node.func.id == "compare_digest"]
-    assert len(calls) == 1 and "self.token" in ast.unparse(calls[0])
-    compared = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
-                and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops)]
-    assert not [c for c in compared if "token" in c or "given" in c], compared
+    # the one place a token is checked: Endpoint.source_for, and the override of
+    # `exec --each --server` (one token per target); answer() and the reader only call it
+    for function, token in ((credserver.Endpoint.source_for, "self.token"),
+                            (fanout._many_endpoint_class().source_for, "token")):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        calls = [node for node in ast.walk(tree)
+                 if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("compare_digest")]
+        assert len(calls) == 1 and token in ast.unparse(calls[0]), ast.unparse(tree)
+    for function in (credserver.Endpoint.source_for, fanout._many_endpoint_class().source_for,
+                     credserver.Endpoint.answer, credserver.Endpoint._may_wait):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        compared = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
+                    and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops)]
+        assert not [c for c in compared if "token" in c or "given" in c or "authorization" in c], compared
+    # a dict lookup by the given token is no constant-time compare
+    assert "self.sources.get(" not in inspect.getsource(fanout._many_endpoint_class)
 
 
 # --- idle connections ---------------------------------------------------------------------
