@@ -128,6 +128,16 @@ def test_the_history_of_a_chained_choice_is_readable_by_a_version_without_chains
     assert doc["entries"][f"demo\x1f{HUB}\x1fAdministratorAccess"] == [7, 1.0] and len(doc["entries"]) == 2
 
 
+def test_exec_in_a_shell_switched_to_a_chained_role_counts_that_role(fresh):
+    """`exec -- CMD` without TARGET (the shell's active entry) counts the chained role,
+    not an account/role of that name."""
+    switched = exports(fresh.ssoenv("use", "prod-deploy", "--shell", "bash").stdout)
+    fresh.ssoenv("exec", "--", "true", env={k: v for k, v in switched.items() if v})
+    entries = json.loads(Path(fresh.path(paths.frecency_file)).read_text())["entries"]
+    key = f"demo\x1f{PROD}\x1fDeploy\x1eprod-deploy"
+    assert set(entries) == {key} and entries[key][0] == 2, entries
+
+
 # --- 2. the active chained role in the picker ---------------------------------------------------
 
 def test_the_picker_marks_an_active_chained_role_and_starts_elsewhere(fresh):
