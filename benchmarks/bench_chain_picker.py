@@ -33,6 +33,10 @@ def exports(text: str) -> dict[str, str]:
     return {k: v for k, v in re.findall(r"^export (\w+)='([^']*)';$", text, re.M) if v}
 
 
+def pairs(env: dict[str, str]) -> list[str]:
+    return [f"{k}={v}" for k, v in env.items()]
+
+
 def main() -> int:
     opts, runs = common.options(__doc__, quick_help="fewer runs (< 30 s)")
     warmup = 2 if opts.quick else 3
@@ -48,9 +52,10 @@ def main() -> int:
         box.ssoenv("exec", "prod-deploy", "--", "true")  # cached from now on; both in the history
         chained = {**box.env, **exports(box.ssoenv("use", "prod-deploy", "--shell", "bash").stdout)}
         direct = {**box.env, **exports(box.ssoenv("use", "hub", "--shell", "bash").stdout)}
-        pick_times = {}
-        for label, env in (("prepare, chained active", chained), ("prepare, direct active", direct)):
-            pick_times.update(interleaved({label: PREPARE}, env, runs, warmup))
+        # the two shells differ only in their environment: `env` picks the active role per command
+        pick_times = interleaved({"prepare, chained active": ["env", *pairs(chained), *PREPARE],
+                                  "prepare, direct active": ["env", *pairs(direct), *PREPARE]},
+                                 box.env, runs, warmup)
         exec_times = interleaved({"python -c pass": [str(PYTHON), "-c", "pass"],
                                   "exec prod-deploy -- true": [str(SSOENV), "exec", "prod-deploy", "--", "true"]},
                                  box.env, runs, warmup)
