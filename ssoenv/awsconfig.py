@@ -442,14 +442,13 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
         if claim.where == "--sso-session":
             return [config.session(claim.name)]
         if claim.where == "--profile":
-            return [config.session_for_profile(claim.name)]
+            return [config.session_for_profile(_login_profile(config, claim.name) or claim.name)]
         if all_sessions:
             break
         if claim.kind == "active" and claim.name in config.sessions:
             return [config.sessions[claim.name]]
-        if (claim.kind == "profile" and claim.name in config.profiles
-                and config.profiles[claim.name].is_sso):
-            return [config.session_for_profile(claim.name)]
+        if claim.kind == "profile" and (found := _login_profile(config, claim.name)):
+            return [config.session_for_profile(found)]
     if all_sessions:
         if not config.sessions:
             raise no_sessions_error(config)
@@ -460,6 +459,18 @@ def choose_sessions(config: AwsConfig, *, session: str | None = None, profile: s
         raise no_sessions_error(config)
     names = ", ".join(sorted(config.sessions))
     raise UsageError(f"several sso-sessions ({names}): say which with --sso-session NAME or --all")
+
+
+def _login_profile(config: AwsConfig, name: str) -> str | None:
+    """The SSO profile whose login `name` uses: itself, or for a chained role (role_arn
+    + source_profile, ssoenv.chain) the one its chain ends in; None if there is none
+    (a loop or a missing source: naming the profile as a target says what is wrong)."""
+    seen = set()
+    while name in config.profiles and "role_arn" in config.profiles[name].values and name not in seen:
+        seen.add(name)
+        name = config.profiles[name].values.get("source_profile", "")
+    profile = config.profiles.get(name)
+    return name if profile is not None and profile.is_sso else None
 
 
 def no_sessions_error(config: AwsConfig) -> SsoenvError:

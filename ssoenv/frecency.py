@@ -23,6 +23,10 @@ MAX_ENTRIES = 500  # the least valuable are dropped beyond this
 MAX_BYTES = 256 * 1024  # 500 entries take ~60 KB
 MAX_COUNT = 10**9  # a count beyond this is not one ssoenv wrote (and could overflow a float)
 _SEP = "\x1f"  # joins (sso_session, account id, role) into one JSON key
+# A chained role's key names its profile too (catalog.ChainedEntry). It rides on the
+# role, "Role\x1eprofile", so the key keeps its three \x1f-parts: a version that knows
+# no chains reads such a file (the entry matches nothing there) rather than dropping it.
+_PROFILE_SEP = "\x1e"
 
 
 def _age_weight(age: float) -> float:
@@ -76,7 +80,17 @@ def _valid(key, value) -> bool:
             and type(value[1]) in (int, float) and 0 <= value[1] < 1e11)
 
 
-def load() -> dict[tuple[str, str, str], tuple[int, float]]:
+def _key_text(key: tuple) -> str:
+    return _SEP.join(key[:3]) + "".join(_PROFILE_SEP + part for part in key[3:])
+
+
+def _key(text: str) -> tuple:
+    a, b, c = text.split(_SEP)
+    role, _, profile = c.partition(_PROFILE_SEP)
+    return (a, b, role, profile) if profile else (a, b, c)
+
+
+def load() -> dict[tuple, tuple[int, float]]:
     """key -> (times chosen, last chosen at); {} when the file is missing, not a
     small regular file, not JSON, or has anything of another shape (a count as a
     string, a list for the entries, an unknown key): a history ssoenv did not write."""
@@ -95,20 +109,19 @@ def load() -> dict[tuple[str, str, str], tuple[int, float]]:
         _debug("ignoring %s: not a version %d history", path, VERSION)
         return {}
     entries = data["entries"]
-    out: dict[tuple[str, str, str], tuple[int, float]] = {}
-    for key, (count, last) in entries.items():
-        a, b, c = key.split(_SEP)
-        out[(a, b, c)] = (count, float(last))
-    return out
+    return {_key(key): (count, float(last)) for key, (count, last) in entries.items()}
 
 
 def score(count: int, last: float, now: float) -> float:
     return count * _age_weight(now - last)
 
 
-def record(key: tuple[str, str, str], now: float | None = None) -> None:
-    """Count one choice of `key`. Never fails the command that made it."""
+def record(key: tuple, now: float | None = None) -> None:
+    """Count one choice of `key` (an entry's: 3 parts, a chained role's 4). Never fails
+    the command that made it."""
     now = time.time() if now is None else now
+    if any(_SEP in part or _PROFILE_SEP in part for part in key):
+        return  # a name no history could give back (never in practice)
     try:
         history = load()
         count, _ = history.get(key, (0, now))
@@ -118,7 +131,7 @@ def record(key: tuple[str, str, str], now: float | None = None) -> None:
             ranked = sorted(history, key=lambda k: (score(*history[k], now), history[k][1]), reverse=True)
             history = {k: history[k] for k in ranked[:MAX_ENTRIES]}
         doc = {"version": VERSION,
-               "entries": {_SEP.join(k): [c, round(t, 3)] for k, (c, t) in history.items()}}
+               "entries": {_key_text(k): [c, round(t, 3)] for k, (c, t) in history.items()}}
         # no fsync: `exec` writes this on its way to the command; a crash costs one choice
         cache.atomic_write_json(paths.frecency_file(), doc, compact=True, durable=False)
     except Exception as exc:  # a read-only or full state dir must not stop a switch

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ssoenv.catalog import Entry
+from ssoenv.catalog import ChainedEntry, Entry
 from ssoenv.errors import LoginRequired, SsoenvError, UsageError
 from ssoenv.shellout import printable
 from ssoenv.text import is_account_id
@@ -207,9 +207,12 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
     if target is None and not account and not role and default_active:
         current = active()
         if current and (not session or session == current[0]):
-            return Entry(current[0], current[1], os.environ.get("SSOENV_ACCOUNT_NAME", ""), current[2],
-                         os.environ.get("SSOENV_PROFILE") or None,
-                         os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None)
+            profile = os.environ.get("SSOENV_PROFILE") or None
+            # a chained role's entry keys on its profile too (the history, the picker's mark)
+            kind = ChainedEntry if profile in config.profiles and "role_arn" in config.profiles[profile].values \
+                else Entry
+            return kind(current[0], current[1], os.environ.get("SSOENV_ACCOUNT_NAME", ""), current[2], profile,
+                        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None)
         profile = os.environ.get("AWS_PROFILE")
         if profile and profile in config.profiles and (config.profiles[profile].is_sso
                                                        or "role_arn" in config.profiles[profile].values):

@@ -137,9 +137,21 @@ def prepare(sso_session: str | None = None) -> Prepared:
         return places.get(listing.key_text(key))
 
     lines = str(kept.body, "utf-8").split("\n")[:-1]
-    active = prepared.active = targets.active()
+    active = prepared.active = active_key(config, targets.active())
     if active is not None and (n := where(active)) is not None:
         lines[n] = lines[n].replace("\t ", "\t*", 1)
     first, prepared.cursor = frecency.arrange(where, kept.count, active)
     prepared.lines = frecency.in_order(lines, first) + [f"{kept.count}\t  {picker.NONE_LABEL}"]
     return prepared
+
+
+def active_key(config, active: tuple | None) -> tuple | None:
+    """The key of the entry the shell is switched to: SSOENV_*'s (sso-session, account,
+    role), and for a chained role its profile too, as its entry's key has
+    (catalog.ChainedEntry), so the picker marks it and starts the cursor elsewhere."""
+    from ssoenv import chain
+
+    profile = os.environ.get("SSOENV_PROFILE")
+    if active is not None and chain.is_chained_name(config, profile):
+        return (*active, profile)
+    return active
