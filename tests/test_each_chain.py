@@ -57,3 +57,13 @@ def test_a_chained_target_runs_in_the_chained_account(box, server):
     assert len(deploy) == 1 and len(hub) == 1, result.stderr
     assert f"{PROD} arn:aws:sts::{PROD}:assumed-role/Deploy/" in deploy[0], deploy
     assert f"{HUB} arn:aws:sts::{HUB}:assumed-role/AWSReservedSSO_AdministratorAccess_" in hub[0], hub
+
+
+def test_exec_inside_an_endpoint_shell_of_a_chained_role_stays_in_that_role(box):
+    """A shell under `exec --server prod-deploy` names its profile (SSOENV_PROFILE), so a
+    plain `ssoenv exec -- CMD` there runs as the chained role too, not as "no access to
+    prod-deploy (999999999999) as Deploy" through the portal."""
+    result = box.ssoenv("exec", "--server", "prod-deploy", "--", SSOENV, "exec", "--", sys.executable, "-c", WHO,
+                        timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{PROD} arn:aws:sts::{PROD}:assumed-role/Deploy/"), result.stdout
