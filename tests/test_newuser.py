@@ -1,0 +1,56 @@
+"""A new user's first hour, after issues 17, 19, 20 and 22: what a fresh clone showed
+that did not match the README, each through the installed `ssoenv` entry point."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import SHELLS, SSOENV
+
+from ssoenv.subcommands import COMMANDS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _help(command: str) -> str:
+    result = subprocess.run([SSOENV, command, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _commands_table() -> dict[str, list[str]]:
+    """The README's Commands table: subcommand -> the first cells of its rows."""
+    section = README.read_text(encoding="utf-8").split("## Commands\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        if match := re.match(r"\| `ssoenv ([a-z-]+)([^|]|\\\|)*\|", line):
+            rows.setdefault(match.group(1), []).append(match.group(0))
+    return rows
+
+
+def test_the_commands_table_names_every_command_with_the_flags_its_help_has():
+    """Every subcommand a user can type has a row (`recover` is the shell hook's own), and
+    every flag a row shows is one `ssoenv CMD --help` knows, with the same values."""
+    rows = _commands_table()
+    assert sorted(set(COMMANDS) - {"recover"} - set(rows)) == []
+    for command, cells in rows.items():
+        help_text = _help(command)
+        for cell in cells:
+            for flag, values in re.findall(r"(--[a-z][a-z-]*)(?: ((?:[a-z0-9-]+\\\|)+[a-z0-9-]+))?", cell):
+                assert re.search(rf"(^|[\s,\[]){flag}\b", help_text), f"{command}: README shows {flag}, --help has none"
+                choices = re.search(rf"{flag} \{{([^}}]*)\}}", help_text)
+                if values and choices:
+                    assert values.split("\\|") == choices.group(1).split(","), (command, flag)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_demo_shell_values_are_completed(shell):
+    """`ssoenv demo --shell <Tab>` (the README's first command) offers the three shells,
+    as `use --shell` does; demo's --shell also takes a path, so argparse has no choices."""
+    words = ["ssoenv demo --shell ", ""] if shell == "bash" else ["demo", "--shell", ""]
+    result = subprocess.run([SSOENV, "__complete", shell, *words], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert set(SHELLS) <= set(result.stdout.replace("\0", "\n").split()), result.stdout  # zsh: NUL-separated
