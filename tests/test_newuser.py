@@ -4,11 +4,13 @@ that did not match the README, each through the installed `ssoenv` entry point."
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from support import SHELLS, SSOENV
+from support import SHELLS, SSOENV, clean_env
 
 from ssoenv.subcommands import COMMANDS
 
@@ -54,3 +56,19 @@ def test_demo_shell_values_are_completed(shell):
     result = subprocess.run([SSOENV, "__complete", shell, *words], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert set(SHELLS) <= set(result.stdout.replace("\0", "\n").split()), result.stdout  # zsh: NUL-separated
+
+
+def test_the_demos_console_link_stays_on_this_machine(tmp_path):
+    """The demo's banner says nothing in it reaches AWS: Ctrl-O / `ssoenv console` there
+    opens the emulator's access portal, not a real `*.awsapps.com` one (`demo` is any
+    organisation's alias), and that page answers."""
+    fetch = ("import sys, urllib.request as u; "
+             "print(u.build_opener(u.ProxyHandler({})).open(sys.argv[1].split('#')[0]).status)")
+    script = f'url=$(ssoenv console member read --print) && echo "$url" && {shlex.quote(sys.executable)} -c "$0" "$url"'
+    result = subprocess.run([SSOENV, "demo", "--command", f"sh -c {shlex.quote(script)} {shlex.quote(fetch)}"],
+                            env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    url, status = result.stdout.split()
+    assert re.match(r"http://127\.0\.0\.1:\d+/start/#/console\?account_id=222222222222&role_name=ReadOnlyAccess\Z",
+                    url), url
+    assert status == "200"
