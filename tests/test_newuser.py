@@ -72,3 +72,15 @@ def test_the_demos_console_link_stays_on_this_machine(tmp_path):
     assert re.match(r"http://127\.0\.0\.1:\d+/start/#/console\?account_id=222222222222&role_name=ReadOnlyAccess\Z",
                     url), url
     assert status == "200"
+
+
+def test_a_region_in_capitals_is_refused_with_its_spelling(home):
+    """`--region EU-WEST-1` (as a console page shows it): exit 2, one line that names the
+    region to write, and no config written."""
+    result = subprocess.run([SSOENV, "configure", "--sso-session", "corp", "--start-url",
+                             "https://d-1234567890.awsapps.com/start", "--region", "EU-WEST-1"],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr == ("ssoenv: bad region 'EU-WEST-1': an AWS region, e.g. us-east-1; "
+                             "did you mean eu-west-1?\n")
+    assert not (home / ".aws" / "config").exists()

@@ -33,10 +33,12 @@ def _validate(kind: str, value: str) -> str | None:
     if kind == "url" and not URL_RE.match(value):
         return f"bad url {value!r}: {BAD['url']}"
     if kind == "region":
-        if not REGION_RE.match(value):
-            return f"bad region {value!r}: {BAD['region']}"
         from ssoenv import identity
 
+        if not REGION_RE.match(value):
+            lower = value.lower()  # EU-WEST-1, pasted from a console page
+            known = REGION_RE.match(lower) and not identity.unknown_region(lower)
+            return f"bad region {value!r}: {BAD['region']}" + (f"; did you mean {lower}?" if known else "")
         return identity.unknown_region(value)
     return None
 
