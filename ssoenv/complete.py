@@ -34,7 +34,7 @@ VALUE_OPTIONS = frozenset({
     "--role", "--mode", "--min-valid", "--instance-arn", "--format", "--command", "--accounts", "--account",
     "--destination",
 })
-TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console")
+TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console", "serve")
 
 
 def split_line(line: str) -> tuple[list[str], str, str]:

@@ -84,3 +84,18 @@ def test_a_region_in_capitals_is_refused_with_its_spelling(home):
     assert result.stderr == ("ssoenv: bad region 'EU-WEST-1': an AWS region, e.g. us-east-1; "
                              "did you mean eu-west-1?\n")
     assert not (home / ".aws" / "config").exists()
+
+
+def test_every_command_that_takes_a_target_completes_one(tmp_path):
+    """Tab completes TARGETs (README) in every command whose usage names TARGET (`serve`
+    offered none), asked as the bash snippet asks, in the demo's organisation."""
+    takes_target = [c for c in COMMANDS if c != "recover" and "TARGET" in _help(c).split("\n\n", 1)[0]]
+    assert {"use", "pick", "exec", "serve", "env", "console", "credential-process"} <= set(takes_target)
+    script = "; ".join(f'echo "{c}: $(ssoenv __complete bash "ssoenv {c} Mem" Mem | tr "\\n" " ")"'
+                       for c in takes_target)
+    result = subprocess.run([SSOENV, "demo", "--command", script], env=clean_env(tmp_path / "home"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    offered = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    for command in takes_target:
+        assert "MemberAccount/ReadOnlyAccess" in offered[command].split(), (command, offered[command])
