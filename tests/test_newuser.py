@@ -99,3 +99,26 @@ def test_every_command_that_takes_a_target_completes_one(tmp_path):
     offered = dict(line.split(": ", 1) for line in result.stdout.splitlines())
     for command in takes_target:
         assert "MemberAccount/ReadOnlyAccess" in offered[command].split(), (command, offered[command])
+
+
+@pytest.mark.parametrize("scopes", ["sso:account:access\n[profile evil]\ncredential_process = touch pwned",
+                                    "sso:account:access ; note", ","])
+def test_scopes_that_would_change_the_config_file_are_refused(home, scopes):
+    """`configure --scopes` is checked like the name, URL and region: a newline wrote a
+    section of its own into ~/.aws/config, an inline `; note` became part of the value."""
+    result = subprocess.run([SSOENV, "configure", "--sso-session", "corp", "--start-url",
+                             "https://d-1234567890.awsapps.com/start", "--region", "eu-west-1", "--scopes", scopes],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert result.stderr == f"ssoenv: bad scopes {scopes!r}: scopes such as sso:account:access, comma-separated\n"
+    assert not (home / ".aws" / "config").exists()
+
+
+def test_several_scopes_are_written_comma_separated(home):
+    result = subprocess.run([SSOENV, "configure", "--sso-session", "corp", "--start-url",
+                             "https://d-1234567890.awsapps.com/start", "--region", "eu-west-1",
+                             "--scopes", "sso:account:access, codewhisperer:completions"],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    config = (home / ".aws" / "config").read_text()
+    assert "sso_registration_scopes = sso:account:access,codewhisperer:completions\n" in config
