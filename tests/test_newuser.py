@@ -122,3 +122,19 @@ def test_several_scopes_are_written_comma_separated(home):
     assert result.returncode == 0, result.stderr
     config = (home / ".aws" / "config").read_text()
     assert "sso_registration_scopes = sso:account:access,codewhisperer:completions\n" in config
+
+
+def test_doctor_names_a_settings_key_ssoenv_never_reads(home):
+    """A typo'd key (`exec_sever = true`) or section in the settings file had no effect and
+    no word said: doctor names it, with the key meant, and exits 1."""
+    settings_file = home / ".config" / "ssoenv" / "config"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text("[ssoenv]\nexec_sever = true\ncatalog_ttl = 60\n\n[ssoenv-settings]\nx = 1\n")
+    result = subprocess.run([SSOENV, "doctor"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    fixes = [line for line in result.stdout.splitlines() if line.startswith("FIX") and str(settings_file) in line]
+    assert fixes == [f"FIX  {settings_file}: section [ssoenv-settings]: ssoenv reads only [ssoenv]",
+                     f"FIX  {settings_file}: unknown setting exec_sever; did you mean exec_server?"]
+    settings_file.write_text("[ssoenv]\nexec_server = true\n")
+    result = subprocess.run([SSOENV, "doctor"], capture_output=True, text=True, timeout=60)
+    assert f"ok   {settings_file}: settings" in result.stdout.splitlines()
