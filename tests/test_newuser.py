@@ -138,3 +138,14 @@ def test_doctor_names_a_settings_key_ssoenv_never_reads(home):
     settings_file.write_text("[ssoenv]\nexec_server = true\n")
     result = subprocess.run([SSOENV, "doctor"], capture_output=True, text=True, timeout=60)
     assert f"ok   {settings_file}: settings" in result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("accounts", ["100000000", "-1"])
+def test_demo_refuses_an_organisation_it_could_not_build(tmp_path, accounts):
+    """`demo --accounts 100000000` (a few zeros too many) grew past 700 MB in 20 s before
+    it was stopped: one line, exit 2, at once."""
+    # The refusal comes before any work; without it, 30 s is a gigabyte.
+    result = subprocess.run([SSOENV, "demo", "--accounts", accounts, "--command", "true"],
+                            env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == f"ssoenv: --accounts must be between 1 and 30,000, not {int(accounts):,}\n"
