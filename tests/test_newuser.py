@@ -149,3 +149,15 @@ def test_demo_refuses_an_organisation_it_could_not_build(tmp_path, accounts):
                             env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr == f"ssoenv: --accounts must be between 1 and 30,000, not {int(accounts):,}\n"
+
+
+def test_exec_names_a_chained_role_by_account_id_and_role(tmp_path):
+    """`list` shows the demo's chained role as account 999999999999, role Deploy, and
+    `--account ID --role ROLE` names any row exactly (README): exec's catalog-free path
+    for an id asked the portal for that account instead ("no access"), while `use`,
+    `env` and `exec prod-deploy` reached it."""
+    result = subprocess.run([SSOENV, "demo", "--command", "ssoenv exec --account 999999999999 --role Deploy -- "
+                             "aws sts get-caller-identity --query Arn --output text"],
+                            env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("arn:aws:sts::999999999999:assumed-role/Deploy/"), result.stdout
