@@ -23,29 +23,32 @@ def _help(command: str) -> str:
     return result.stdout
 
 
-def _commands_table() -> dict[str, list[str]]:
-    """The README's Commands table: subcommand -> the first cells of its rows."""
+def _commands_table() -> dict[str, list[tuple[str, str]]]:
+    """The README's Commands table: subcommand -> its rows (the first cell, the whole row)."""
     section = README.read_text(encoding="utf-8").split("## Commands\n", 1)[1].split("\n## ", 1)[0]
-    rows: dict[str, list[str]] = {}
+    rows: dict[str, list[tuple[str, str]]] = {}
     for line in section.splitlines():
         if match := re.match(r"\| `ssoenv ([a-z-]+)([^|]|\\\|)*\|", line):
-            rows.setdefault(match.group(1), []).append(match.group(0))
+            rows.setdefault(match.group(1), []).append((match.group(0), line))
     return rows
 
 
 def test_the_commands_table_names_every_command_with_the_flags_its_help_has():
     """Every subcommand a user can type has a row (`recover` is the shell hook's own), and
-    every flag a row shows is one `ssoenv CMD --help` knows, with the same values."""
+    every flag a row shows is one `ssoenv CMD --help` knows, with the same values; a row
+    that promises exit 3 has a --help that says so."""
     rows = _commands_table()
     assert sorted(set(COMMANDS) - {"recover"} - set(rows)) == []
     for command, cells in rows.items():
         help_text = _help(command)
-        for cell in cells:
+        for cell, row in cells:
             for flag, values in re.findall(r"(--[a-z][a-z-]*)(?: ((?:[a-z0-9-]+\\\|)+[a-z0-9-]+))?", cell):
                 assert re.search(rf"(^|[\s,\[]){flag}\b", help_text), f"{command}: README shows {flag}, --help has none"
                 choices = re.search(rf"{flag} \{{([^}}]*)\}}", help_text)
                 if values and choices:
                     assert values.split("\\|") == choices.group(1).split(","), (command, flag)
+            if re.search(r"\bexit 3\b|\b3 when\b", row):  # what the row says of exit 3, --help says too
+                assert re.search(r"\bexit (status )?3\b|\b3 when\b", " ".join(help_text.split())), command
 
 
 @pytest.mark.parametrize("shell", SHELLS)
