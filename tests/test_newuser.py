@@ -3,6 +3,7 @@ that did not match the README, each through the installed `ssoenv` entry point."
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -164,3 +165,20 @@ def test_exec_names_a_chained_role_by_account_id_and_role(tmp_path):
                             env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("arn:aws:sts::999999999999:assumed-role/Deploy/"), result.stdout
+
+
+@pytest.mark.parametrize("key", ["\x04", "\x03"], ids=["ctrl-d", "ctrl-c"])
+def test_configure_left_with_ctrl_d_or_ctrl_c_writes_nothing(home, key):
+    """Ctrl-D at one of configure's questions was "internal error (EOFError)", exit 1:
+    it leaves as Ctrl-C does, exit 130, no message, no file."""
+    import pexpect
+
+    child = pexpect.spawn(SSOENV, ["configure"], env=dict(os.environ, TERM="xterm-256color"),
+                          encoding="utf-8", timeout=30, dimensions=(24, 100))
+    child.expect_exact("SSO session name")
+    child.send(key)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert "error" not in child.before
+    assert not (home / ".aws" / "config").exists()

@@ -58,7 +58,10 @@ def _ask(label: str, kind: str, default: str | None) -> str:
     from ssoenv import terminal
 
     while True:
-        answer = prompt(f"{label}{f' [{default}]' if default else ''}: ")
+        try:
+            answer = prompt(f"{label}{f' [{default}]' if default else ''}: ")
+        except EOFError:  # Ctrl-D: leave as Ctrl-C does (exit 130, nothing written)
+            raise KeyboardInterrupt from None
         value = (answer or default or "").strip()
         problem = _validate(kind, value)
         if problem is None:
