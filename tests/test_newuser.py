@@ -182,3 +182,17 @@ def test_configure_left_with_ctrl_d_or_ctrl_c_writes_nothing(home, key):
     assert child.exitstatus == 130, child.before
     assert "error" not in child.before
     assert not (home / ".aws" / "config").exists()
+
+
+def test_verbose_and_debug_work_after_the_command_too(tmp_path):
+    """`ssoenv sync -v` logs as `ssoenv -v sync` does; `ssoenv list --debug` was a usage
+    error printed with a traceback."""
+    script = ("ssoenv sync -v; echo status=$?; ssoenv -v sync; echo status=$?; "
+              "ssoenv list --debug >/dev/null; echo status=$?")
+    result = subprocess.run([SSOENV, "demo", "--command", script], env=clean_env(tmp_path / "home"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["status=0"] * 3, result.stderr
+    assert "Traceback" not in result.stderr and "unrecognized" not in result.stderr, result.stderr
+    paced = [line for line in result.stderr.splitlines() if line.startswith("ssoenv: demo: 2 accounts in ")]
+    assert len(paced) == 2, result.stderr  # the -v line, once per order
