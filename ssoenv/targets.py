@@ -215,8 +215,9 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
                                                        or "role_arn" in config.profiles[profile].values):
             target = profile
         else:
-            raise UsageError("no account/role is active in this shell: give a TARGET "
-                             "(or --account and --role), or switch first with Ctrl-A / `ssoenv use`")
+            raise UsageError("no account/role is active in this shell",
+                             hint="give a TARGET (or --account and --role), or switch first with Ctrl-A "
+                                  "/ `ssoenv use`")
     if target is not None and target in config.profiles and not account and not role:
         p = config.profiles[target]
         if "role_arn" in p.values:  # a chained role (ssoenv.chain): its errors name the profile

@@ -196,3 +196,18 @@ def test_verbose_and_debug_work_after_the_command_too(tmp_path):
     assert "Traceback" not in result.stderr and "unrecognized" not in result.stderr, result.stderr
     paced = [line for line in result.stderr.splitlines() if line.startswith("ssoenv: demo: 2 accounts in ")]
     assert len(paced) == 2, result.stderr  # the -v line, once per order
+
+
+def test_a_command_without_target_in_a_shell_not_switched_says_how_on_its_line(tmp_path):
+    """The demo's second step (`ssoenv exec -- env`) before the first (the switch): one
+    line, `; hint:` as the README's messages promise, exit 2, in each command that
+    defaults to the active entry."""
+    script = "for c in 'exec -- true' env console serve 'use --renew --shell bash'; do ssoenv $c; echo status=$?; done"
+    result = subprocess.run([SSOENV, "demo", "--command", script], env=clean_env(tmp_path / "home"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["status=2"] * 5, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[:4] == ["ssoenv: no account/role is active in this shell; hint: give a TARGET "
+                         "(or --account and --role), or switch first with Ctrl-A / `ssoenv use`"] * 4
+    assert lines[4:] == ["ssoenv: nothing to renew: no account/role is active in this shell; "
+                         "hint: switch first with Ctrl-A / `ssoenv use TARGET`"]
