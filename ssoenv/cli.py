@@ -72,6 +72,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
         p.set_defaults(_module=module)
         if name == chosen:
             importlib.import_module(module).configure_parser(p)
+            if name != "exec":  # exec's words after TARGET are the command's, -v included
+                # `ssoenv list --debug` as `ssoenv --debug list` (it was a usage error, and a traceback)
+                p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 

@@ -34,7 +34,7 @@ VALUE_OPTIONS = frozenset({
     "--role", "--mode", "--min-valid", "--instance-arn", "--format", "--command", "--accounts", "--account",
     "--destination", "--each", "--exclude", "--parallel", "--output-dir",
 })
-TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console")
+TARGET_COMMANDS = ("use", "exec", "env", "credential-process", "console", "serve")
 
 
 def split_line(line: str) -> tuple[list[str], str, str]:
@@ -254,6 +254,8 @@ def _collect_targets() -> tuple[list[str], list[str], list[str], list[str]]:
 def option_values(dest: str, choices) -> list[str]:
     if choices:
         return [str(c) for c in choices]
+    if dest == "shell":  # `demo --shell` also takes a path, so argparse has no choices
+        return list(SHELLS)
     if dest == "sso_session":
         config = _config()
         return list(config.sessions) if config else []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ssoenv import paths, shellout
 from ssoenv.errors import ExitStatus, SsoenvError
-from ssoenv.sandbox import REGION, SESSION, START_URL, Sandbox, session_config
+from ssoenv.sandbox import REGION, SESSION, Sandbox, session_config
 
 # Variables that describe the user's own AWS identity or shell set-up: not in the demo.
 _DROP_PREFIXES = ("AWS_",)
@@ -116,8 +116,9 @@ class Demo:
         user_env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
         sandbox = self.sandbox = Sandbox(
             user_env, config=config, prefix="ssoenv-demo-", session=SESSION,
-            aws_config="# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
-                       + session_config(SESSION, START_URL, REGION) + ("" if self.accounts else CHAINED_PROFILES))
+            aws_config=lambda url: "# ssoenv demo: a local IAM Identity Center emulator stands in for AWS\n"
+            # its access portal too: a console shortcut link (Ctrl-O) stays on this machine
+            + session_config(SESSION, f"{url}/start", REGION) + ("" if self.accounts else CHAINED_PROFILES))
         bin_dir = sandbox.home / "bin"
         bin_dir.mkdir()
         self._write_ssoenv_command(bin_dir / "ssoenv")

@@ -72,13 +72,14 @@ class Sandbox:
     home: the HOME to lay out (default: a new temporary directory, removed by close());
     emulator: a running Emulator to use (left running by close()), else one is started from
     `config` (an EmulatorConfig; default: the sample organisation);
-    aws_config: the text of `~/.aws/config` (default: one sso-session, `session`);
+    aws_config: the text of `~/.aws/config`, or a function of the emulator's URL that
+    returns it (default: one sso-session, `session`);
     command: argv that runs ssoenv for `ssoenv()` (default: this installation's entry point).
     """
 
     def __init__(self, base_env: Mapping[str, str], *, home: Path | None = None, emulator=None, config=None,
-                 aws_config: str | None = None, session: str = SESSION, prefix: str = "ssoenv-sandbox-",
-                 command: list[str] | None = None):
+                 aws_config: str | Callable[[str], str] | None = None, session: str = SESSION,
+                 prefix: str = "ssoenv-sandbox-", command: list[str] | None = None):
         self.session = session
         self.command = command or _default_command()
         self._owns_home = home is None
@@ -91,6 +92,8 @@ class Sandbox:
                 from ssoenv.emulator import Emulator, EmulatorConfig
 
                 self.emulator = Emulator(config or EmulatorConfig()).start()
+            if callable(aws_config):
+                aws_config = aws_config(self.emulator.url)
             self._lay_out(base_env, session_config(session) if aws_config is None else aws_config)
         except BaseException:
             self.close()

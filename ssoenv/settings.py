@@ -29,15 +29,34 @@ DEFAULTS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def _file_values() -> dict[str, str]:
+def _read() -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(interpolation=None)
     try:
         # utf-8-sig: a file saved by an editor that adds a byte-order mark reads the same.
         parser.read(paths.settings_file(), encoding="utf-8-sig")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise SsoenvError(f"cannot parse {paths.settings_file()}: {str(exc).splitlines()[0]}") from None
+    return parser
+
+
+@functools.lru_cache(maxsize=1)
+def _file_values() -> dict[str, str]:
+    parser = _read()
     return dict(parser.items("ssoenv")) if parser.has_section("ssoenv") else {}
+
+
+def unread_in_file() -> list[str]:
+    """What the settings file holds that ssoenv never reads (a typo'd key or section is
+    otherwise silently without effect), for `doctor`: one problem each."""
+    import difflib
+
+    parser = _read()
+    problems = [f"section [{name}]: ssoenv reads only [ssoenv]" for name in parser.sections() if name != "ssoenv"]
+    for key in parser.options("ssoenv") if parser.has_section("ssoenv") else []:
+        if key not in DEFAULTS:
+            close = difflib.get_close_matches(key, list(DEFAULTS), n=1)
+            problems.append(f"unknown setting {key}" + (f"; did you mean {close[0]}?" if close else ""))
+    return problems
 
 
 def get(key: str) -> str:

@@ -218,8 +218,9 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
                                                        or "role_arn" in config.profiles[profile].values):
             target = profile
         else:
-            raise UsageError("no account/role is active in this shell: give a TARGET "
-                             "(or --account and --role), or switch first with Ctrl-A / `ssoenv use`")
+            raise UsageError("no account/role is active in this shell",
+                             hint="give a TARGET (or --account and --role), or switch first with Ctrl-A "
+                                  "/ `ssoenv use`")
     if target is not None and target in config.profiles and not account and not role:
         p = config.profiles[target]
         if "role_arn" in p.values:  # a chained role (ssoenv.chain): its errors name the profile
@@ -244,6 +245,14 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
         (sso,) = awsconfig.choose_sessions(config, session=session)
         profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
                         and (p.sso_session or p.name) == sso.name), None)
+        # a chained role (as `list` shows it: the account of its role_arn, the role's name)
+        chained = None if profile else next(
+            (name for name, p in config.profiles.items() if (arn := p.values.get("role_arn", ""))
+             and arn.split(":")[4:5] == [account] and arn.rsplit("/", 1)[-1] == role), None)
+        if chained:
+            from ssoenv import catalog
+
+            return catalog.chained_entry(config, chained)
         return Entry(sso.name, account, "", role, profile.name if profile else None,
                      profile.region if profile else None)
     try:

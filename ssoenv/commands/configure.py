@@ -10,10 +10,14 @@ from ssoenv.errors import UsageError
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*\Z")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+\Z")
 # https only; plain http for the emulator on loopback (as for its endpoints)
+# an OAuth scope such as sso:account:access: nothing that would end the config line or
+# start a comment there (botocore would keep `; x` as part of the value)
+SCOPE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]*\Z")
 URL_RE = re.compile(r"(https://[^\s/]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?\Z")
 BAD = {"name": "letters, digits and _ . @ + - only, starting with a letter or digit",
        "url": "an https:// URL, e.g. https://d-1234567890.awsapps.com/start",
-       "region": "an AWS region, e.g. us-east-1"}
+       "region": "an AWS region, e.g. us-east-1",
+       "scopes": "scopes such as sso:account:access, comma-separated"}
 
 
 def configure_parser(p) -> None:
@@ -33,11 +37,16 @@ def _validate(kind: str, value: str) -> str | None:
     if kind == "url" and not URL_RE.match(value):
         return f"bad url {value!r}: {BAD['url']}"
     if kind == "region":
-        if not REGION_RE.match(value):
-            return f"bad region {value!r}: {BAD['region']}"
         from ssoenv import identity
 
+        if not REGION_RE.match(value):
+            lower = value.lower()  # EU-WEST-1, pasted from a console page
+            known = REGION_RE.match(lower) and not identity.unknown_region(lower)
+            return f"bad region {value!r}: {BAD['region']}" + (f"; did you mean {lower}?" if known else "")
         return identity.unknown_region(value)
+    scopes = [s.strip() for s in value.split(",") if s.strip()]
+    if kind == "scopes" and value and not (scopes and all(SCOPE_RE.match(s) for s in scopes)):  # "": none
+        return f"bad scopes {value!r}: {BAD['scopes']}"
     return None
 
 
@@ -49,7 +58,10 @@ def _ask(label: str, kind: str, default: str | None) -> str:
     from ssoenv import terminal
 
     while True:
-        answer = prompt(f"{label}{f' [{default}]' if default else ''}: ")
+        try:
+            answer = prompt(f"{label}{f' [{default}]' if default else ''}: ")
+        except EOFError:  # Ctrl-D: leave as Ctrl-C does (exit 130, nothing written)
+            raise KeyboardInterrupt from None
         value = (answer or default or "").strip()
         problem = _validate(kind, value)
         if problem is None:
@@ -80,6 +92,8 @@ def run(args) -> int:
     if existing:
         values["url"] = values["url"] or existing.start_url
         values["region"] = values["region"] or existing.region
+    if args.scopes is not None:
+        values["scopes"] = args.scopes
     for key, value in values.items():
         problem = _validate(key, value)
         if problem:

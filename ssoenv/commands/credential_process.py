@@ -11,6 +11,8 @@ def configure_parser(p) -> None:
     from ssoenv import targets
 
     targets.add_target_arguments(p)
+    p.epilog = ("Never prompts and never opens a browser (an SDK is waiting): when only a login would do, "
+                "exit 3 and a line on stderr naming the command to run.")
 
 
 def run(args) -> int:

@@ -60,11 +60,27 @@ def run(args) -> int:
     except ImportError:
         report(False, "iterfzf is not installed", "pip install iterfzf")
     _check_aws_cli(report)
+    _check_settings(report)
     if os.environ.get("AWS_ENDPOINT_URL"):
         report(False, "AWS_ENDPOINT_URL is set: it also redirects the SSO calls",
                "set AWS_ENDPOINT_URL_<SERVICE> for the services you mean instead")
     return 1 if problems else 0
 
+
+
+def _check_settings(report) -> None:
+    from ssoenv import paths, settings
+
+    path = paths.settings_file()
+    try:
+        problems = settings.unread_in_file()
+    except SsoenvError as exc:
+        report(False, exc.message, f"fix or remove {path}")
+        return
+    for problem in problems:
+        report(False, f"{path}: {problem}", "keys: " + ", ".join(settings.DEFAULTS) + " (README: Settings)")
+    if path.exists() and not problems:
+        report(True, f"{path}: settings")
 
 
 def _all_on_path(program: str) -> list[str]:

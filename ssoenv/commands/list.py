@@ -7,6 +7,8 @@ def configure_parser(p) -> None:
     p.add_argument("--json", action="store_true", help="a JSON list of objects (stable, for scripts)")
     p.add_argument("--refresh", action="store_true", help="sync with the portal first")
     p.add_argument("--sso-session", metavar="NAME", help="only this sso-session")
+    p.epilog = ("A missing list is fetched first (renewing the token silently); a login whose list needs "
+                "a login is named with its command. Exit status 3 when nothing can be listed without a login.")
 
 
 def run(args) -> int:

@@ -48,7 +48,8 @@ def run(args) -> int:
         if args.target or args.account or args.role:
             raise UsageError("--renew takes no target: it renews the active entry")
         if not targets.active():
-            raise UsageError("nothing to renew: no account/role is active in this shell")
+            raise UsageError("nothing to renew: no account/role is active in this shell",
+                             hint="switch first with Ctrl-A / `ssoenv use TARGET`")
     elif args.target is None and not args.account and not args.role:
         raise UsageError("say which account/role: TARGET, or --account and --role (or --clear)")
     entry = targets.select(config, **targets.named(args), default_active=args.renew)

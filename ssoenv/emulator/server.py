@@ -40,6 +40,8 @@ ROUTES: dict[str, tuple[str, str | None, str]] = {
     "/federation": ("GET", None, "signin"),  # the AWS sign-in endpoint (console sign-in)
     "/console": ("GET", None, "signin"),  # where a federation login lands
     "/": ("GET", None, "browser"),
+    "/start": ("GET", None, "browser"),  # the access portal, where a console shortcut link lands
+    "/start/": ("GET", None, "browser"),
 }
 
 PAGE = """<!doctype html>
@@ -288,6 +290,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_redirect(result)
             else:
                 self._send_html(result)
+        elif path in ("/start", "/start/"):
+            self._send_html(Html(200, "AWS access portal (emulator)",
+                                 "<p>A console shortcut link (<code>#/console?account_id=…&amp;role_name=…</code>) "
+                                 "lands here: the emulator has no console. <code>ssoenv console --federation</code> "
+                                 "signs in to its sign-in endpoint, whose page names the account and role.</p>"))
         else:
             self._send_html(
                 Html(
