@@ -105,15 +105,18 @@ def _pick_fzf(lines: list[str], query: str, cursor: int, preview: list[str] | No
 def _pick_prompt_toolkit(lines: list[str], query: str, cursor: int) -> int | None:
     """The same list, ranking and default as fzf: the best match of the typed
     text (ties in list order), or with nothing typed the most likely entry."""
-    from prompt_toolkit import prompt
+    from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import FuzzyCompleter, WordCompleter
+    from prompt_toolkit.output import create_output
 
     stripped = [line.strip() for line in lines]
     completer = FuzzyCompleter(WordCompleter(stripped, sentence=True))
     likely = cursor if 0 <= cursor < len(stripped) else 0
     try:
-        answer = prompt("aws> ", default=query, completer=completer, complete_while_typing=True,
-                        placeholder=f"Enter: {stripped[likely]}")
+        # stdout is what the shell evals (Ctrl-A's widget captures it): draw on the terminal
+        session: PromptSession[str] = PromptSession(output=create_output(always_prefer_tty=True))
+        answer = session.prompt("aws> ", default=query, completer=completer, complete_while_typing=True,
+                                placeholder=f"Enter: {stripped[likely]}")
     except EOFError:
         return None
     answer = answer.strip()

@@ -58,3 +58,25 @@ def test_pick_without_a_terminal(synced):
                           text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
     assert proc.returncode == 2 and "needs a terminal" in proc.stderr, proc.stderr
     assert proc.stdout == ""
+
+
+def test_builtin_picker_draws_on_the_terminal_not_into_what_the_shell_evals(synced, tmp_path):
+    """Ctrl-A's widget captures pick's stdout and evals it: the built-in picker must draw
+    on the terminal, and stdout must hold the statements alone (no escape codes)."""
+    import os
+    import sys
+
+    import pexpect
+
+    out = tmp_path / "eval-me"
+    env = dict(os.environ, TERM="xterm-256color", SSOENV_PICKER="builtin")
+    child = pexpect.spawn("bash", ["-c", '"$@" > "$OUT"', "_", sys.executable, "-m", "ssoenv", "pick", "--shell",
+                                   "bash"], env={**env, "OUT": str(out)}, encoding="utf-8", timeout=30,
+                          dimensions=(30, 120))
+    child.expect("aws>")  # on the terminal
+    child.send("RootAccount 111111111111 AdministratorAccess\r")
+    status, _ = finish(child)
+    text = out.read_text()
+    assert status == 0, text
+    assert "\x1b" not in text and "aws>" not in text, repr(text[:200])
+    assert "export SSOENV_ROLE='AdministratorAccess';" in text
