@@ -173,7 +173,8 @@ def test_a_broken_view_file_is_rendered_again(org, damage, tmp_path):
 def test_each_sso_session_filter_gets_its_own_rendering(org, run):
     everything = ssoenv("list")[1]
     assert ssoenv("list", "--sso-session", "corp")[1] == everything
-    assert kept(listing.TSV, "corp") is not None and kept(listing.TSV) is None
+    header = json.loads(paths.listing_file(listing.TSV).read_bytes().partition(b"\n")[0])
+    assert header["inputs"]["only"] == "corp" and kept(listing.TSV, "corp") is not None
     status, _, err = run("sync")  # renders the view in use again, with its filter
     assert status == 0, err
     assert kept(listing.TSV, "corp") is not None
