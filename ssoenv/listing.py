@@ -231,9 +231,7 @@ def _merged(view: str, rows: list[str], keys: list[str], names: list[str], added
     equal ones: ordered() keeps the catalog's entries first)."""
     from bisect import bisect_right
 
-    if view == PICKER:
-        width = min(max(width, *map(len, map(itemgetter(2), added))), NAME_WIDTH)
-    new_rows = _rows(view, added, vias, width)
+    new_rows = _rows(view, added, vias, width)  # padded as the rows are: _renumbered pads them all
     places = [bisect_right(range(len(rows)), _sort_key(e[2], e.key),
                            key=lambda i: _sort_key(names[i], _parsed_key(keys[i]))) for e in added]
     out_rows, out_keys, out_names, start = [], [], [], 0
@@ -249,12 +247,12 @@ def _merged(view: str, rows: list[str], keys: list[str], names: list[str], added
 
 
 def _renumbered(rows: list[str], names: list[str], width: int) -> list[str]:
-    """Picker rows numbered anew from 0 after a cut or a merge, padded to the width of
-    the names they now have (a row made for `width` or wider)."""
+    """Picker rows (names padded to `width`) numbered anew from 0 after a cut or a merge,
+    and padded to the width of the names they now have."""
     wanted = min(max(map(len, names), default=0), NAME_WIDTH)
     labels: list[str] | map = map(itemgetter(2), map(methodcaller("partition", "\t"), rows))
-    if wanted != width:  # "  NAME  ..." padded to width, or a merged row already to `wanted`
-        labels = [f"  {shown.ljust(wanted)}{label[2 + max(len(shown), width if width > wanted else wanted):]}"
+    if wanted != width:  # "  NAME  ..." with NAME padded to `width` (ljust: never cut)
+        labels = [f"  {shown.ljust(wanted)}{label[2 + max(len(shown), width):]}"
                   for shown, label in zip(map(printable, names), labels, strict=True)]
     return list(map("{}\t{}".format, range(len(rows)), labels))
 
