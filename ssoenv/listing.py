@@ -165,6 +165,14 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
     if not isinstance(held, list) or not shown <= set(held):
         return None
     rows = str(kept.body, "utf-8").split("\n") if kept.count else []
+    profiles = catalog.profiles_by_role(config)
+    if sso_session:
+        profiles = {key: name for key, name in profiles.items() if key[0] == sso_session}
+    vias = chain.sources(config)
+    cut = shown != {s for s in catalog_logins if s in held}
+    if not (cut or profiles or vias):  # the rows as they are (the picker's keys too)
+        return Listing(view, kept.summary, kept.count, _body(view, rows).encode(),
+                       kept.key_lines if view == PICKER else b"")
     keys = str(kept.key_lines, "utf-8").split("\n") if kept.count else []
     extra: dict | None = None
 
@@ -182,15 +190,9 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
         return extra
 
     keep: list[bool] | None = None
-    names: list[str] = []
-    width = header.get("width", 0)
-    cut = shown != {s for s in catalog_logins if s in held}
     if cut:  # the rows of the logins this view shows
         keep = [_parsed_key(k)[0] in shown for k in keys]
         rows, keys = list(compress(rows, keep)), list(compress(keys, keep))
-    profiles = catalog.profiles_by_role(config)
-    if sso_session:
-        profiles = {key: name for key, name in profiles.items() if key[0] == sso_session}
     unknown = []
     if profiles:
         places = dict(zip(keys, range(len(keys)), strict=True))
@@ -200,11 +202,14 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
                 unknown.append((key, name))
             else:
                 rows[n] = _with_profile(view, rows[n], key[0], name)
-    vias = chain.sources(config)
-    if (unknown or vias or (cut and view == PICKER)) and not section():
-        return None
-    if cut or unknown or vias:
+    width = wanted = header.get("width", 0)
+    names: list[str] = []
+    if unknown or vias or (cut and view == PICKER):
+        if not section():
+            return None
         names = section()["names"] if keep is None else list(compress(section()["names"], keep))
+        if cut:
+            wanted = min(max(map(len, names), default=0), NAME_WIDTH)
     if unknown or vias:  # entries the catalog does not have: rendered, merged in order
         accounts = section()["accounts"]
         regions = {p.name: p.region for p in config.profiles.values()}
@@ -213,10 +218,11 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
         added += [e for e in catalog.chained_entries(config, {}, accounts)
                   if not sso_session or e.sso_session == sso_session]
         if added:
-            rows, keys, names = _merged(view, rows, keys, names, ordered(added), vias, width)
-            cut = True
-    if view == PICKER and cut:
-        rows = _renumbered(rows, names, width)
+            wanted = min(max(wanted, *map(len, map(itemgetter(2), added))), NAME_WIDTH)
+            rows, keys, names = _merged(view, rows, keys, names, ordered(added), vias, width,
+                                         renumber=not cut and wanted == width)
+    if view == PICKER and (cut or wanted != width):
+        rows = _renumbered(rows, names, width, wanted)
     return Listing(view, kept.summary, len(rows), _body(view, rows).encode(),
                    "\n".join(keys).encode() if view == PICKER else b"")
 
@@ -226,35 +232,53 @@ def _sort_key(name: str, key: tuple) -> tuple:
 
 
 def _merged(view: str, rows: list[str], keys: list[str], names: list[str], added: list[Entry],
-            vias: dict[str, str], width: int) -> tuple[list[str], list[str], list[str]]:
+            vias: dict[str, str], width: int, *, renumber: bool) -> tuple[list[str], list[str], list[str]]:
     """`added` (in listing order) rendered and put in their places among the rows (after
-    equal ones: ordered() keeps the catalog's entries first)."""
+    equal ones: ordered() keeps the catalog's entries first). Picker rows (`renumber`:
+    numbered 0, 1, ... as they come) are numbered anew from the first place on."""
     from bisect import bisect_right
 
     new_rows = _rows(view, added, vias, width)  # padded as the rows are: _renumbered pads them all
     places = [bisect_right(range(len(rows)), _sort_key(e[2], e.key),
                            key=lambda i: _sort_key(names[i], _parsed_key(keys[i]))) for e in added]
-    out_rows, out_keys, out_names, start = [], [], [], 0
+    out_rows, out_keys, out_names, start = rows[:places[0]], keys[:places[0]], names[:places[0]], places[0]
+    numbered = view == PICKER and renumber
     for place, entry, row in zip(places, added, new_rows, strict=True):
-        out_rows += rows[start:place]
+        out_rows += _labels(rows[start:place], start) if numbered else rows[start:place]
         out_keys += keys[start:place]
         out_names += names[start:place]
-        out_rows.append(row)
+        out_rows.append(row.partition("\t")[2] if numbered else row)
         out_keys.append(key_text(entry.key))
         out_names.append(entry[2])
         start = place
-    return out_rows + rows[start:], out_keys + keys[start:], out_names + names[start:]
+    out_rows += _labels(rows[start:], start) if numbered else rows[start:]
+    if numbered:
+        first = places[0]
+        out_rows[first:] = map("\t".join, zip(map(str, range(first, len(out_rows))), out_rows[first:], strict=True))
+    return out_rows, out_keys + keys[start:], out_names + names[start:]
 
 
-def _renumbered(rows: list[str], names: list[str], width: int) -> list[str]:
+def _labels(rows: list[str], first: int) -> list[str]:
+    """Picker rows numbered first, first + 1, ... without their number and tab (cut in C,
+    a slice per run of numbers with as many digits)."""
+    out: list[str] = []
+    i = 0
+    while i < len(rows):
+        digits = len(str(first + i))
+        end = min(len(rows), 10 ** digits - first)
+        out += map(itemgetter(slice(digits + 1, None)), rows[i:end])
+        i = end
+    return out
+
+
+def _renumbered(rows: list[str], names: list[str], width: int, wanted: int) -> list[str]:
     """Picker rows (names padded to `width`) numbered anew from 0 after a cut or a merge,
-    and padded to the width of the names they now have."""
-    wanted = min(max(map(len, names), default=0), NAME_WIDTH)
+    and padded to `wanted`."""
     labels: list[str] | map = map(itemgetter(2), map(methodcaller("partition", "\t"), rows))
     if wanted != width:  # "  NAME  ..." with NAME padded to `width` (ljust: never cut)
         labels = [f"  {shown.ljust(wanted)}{label[2 + max(len(shown), width):]}"
                   for shown, label in zip(map(printable, names), labels, strict=True)]
-    return list(map("{}\t{}".format, range(len(rows)), labels))
+    return list(map("\t".join, zip(map(str, range(len(rows))), labels, strict=True)))
 
 
 def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = None, *,

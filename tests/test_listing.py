@@ -367,6 +367,22 @@ def test_chained_roles_are_merged_into_the_rows(org, aws_config, monkeypatch, vi
     assert "a-chained-profile-named-longer-than-any-account" in made[0]
 
 
+def test_a_merge_numbers_the_picker_lines_anew_past_ten_and_a_hundred(emulator, aws_config, run, monkeypatch):
+    """Picker lines carry their place: after a merge every later line has a new number,
+    across the numbers' widths (cut in runs of as many digits)."""
+    emulator.set_accounts([{"accountId": f"{100000000000 + i}", "accountName": f"acct-{i:03d}",
+                            "emailAddress": f"{i}@example.com", "roles": ["A", "B"]} for i in range(60)])
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile hub]\nsso_session = corp\nsso_account_id = 100000000000\nsso_role_name = A\n"
+                 "\n[profile mid]\nrole_arn = arn:aws:iam::100000000003:role/C\nsource_profile = hub\n"
+                 "\n[profile late]\nrole_arn = arn:aws:iam::100000000052:role/C\nsource_profile = hub\n")
+    assert run("login", "--sso-session", "corp", "--device-code", "--no-browser")[0] == 0
+    assert run("sync")[0] == 0
+    made, full = made_from_rows(listing.PICKER, monkeypatch)
+    assert made == full and made[0].count("\n") == 122
+    assert "\n100\t  acct-049" in made[0] and "\n121\t  acct-059" in made[0]
+
+
 OTHER = "\n[sso-session other]\nsso_start_url = https://other.example.com/start\nsso_region = eu-west-1\n"
 
 
