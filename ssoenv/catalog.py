@@ -344,12 +344,17 @@ def _entries(config: AwsConfig, data: dict) -> list[Entry]:
 
 
 def account_names(data: dict) -> dict[str, str]:
-    """Account id -> its name (the first login's that lists it)."""
+    """Account id -> its name (the first login's that lists it, the first time)."""
     names: dict[str, str] = {}
     for record in data["sessions"].values():
-        for account in record.get("accounts", []):
-            if isinstance(account, dict) and "id" in account:
-                names.setdefault(account["id"], account.get("name", ""))
+        accounts = record.get("accounts", [])
+        try:  # in C: 10,000 accounts are kept with every listing's rows
+            ids, shown = list(map(itemgetter("id"), accounts)), list(map(itemgetter("name"), accounts))
+            names = {**dict(zip(reversed(ids), reversed(shown), strict=True)), **names}
+        except (KeyError, TypeError):  # a hand-edited record
+            for account in accounts:
+                if isinstance(account, dict) and "id" in account:
+                    names.setdefault(account["id"], account.get("name", ""))
     return names
 
 
