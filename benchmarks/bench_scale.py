@@ -9,8 +9,10 @@
      zero errors, the pair not doubling the calls or the 429s.
   2. large catalog: 10,000 accounts x 3 roles (30,000 entries) cached; `ssoenv list`
      (TSV to a pipe), `list --json` and the picker's data ready (what `ssoenv pick` does
-     before fzf) against `python -c pass`, runs interleaved, medians; peak RSS.
-     Goal: <= 3 x, < 120 MiB.
+     before fzf) against `python -c pass`, runs interleaved, medians; peak RSS. Each path:
+     the kept view; no kept view (made from the rows: plain, --sso-session, a config with a
+     chained role, one with a profile the catalog lacks); no view and no rows (a full
+     render). Goal: <= 3 x, < 120 MiB.
   3. cold path: role credentials not cached (the cache file removed before each run);
      `ssoenv credential-process` and `ssoenv env` against `ssoenv exec -- true`,
      interleaved, medians. Goal: <= 1.1 x the cold exec.

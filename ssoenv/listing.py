@@ -110,7 +110,11 @@ def read(view: str, config: AwsConfig, sso_session: str | None = None) -> Listin
     if found is not None and found[0]["inputs"] == inputs(config, sso_session):
         return found[1]
     rows = _read_file(view + ROWS, view, generation)
-    listing = _from_rows(view, config, sso_session, *rows) if rows is not None else None
+    try:
+        listing = _from_rows(view, config, sso_session, *rows) if rows is not None else None
+    except (ValueError, IndexError, RecursionError):  # a broken names section: rendered in full
+        log.debug("ignoring the broken rows of %s", view)
+        listing = None
     if listing is not None:
         _keep(listing, generation, inputs(config, sso_session))
     return listing
@@ -174,21 +178,7 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
         return Listing(view, kept.summary, kept.count, _body(view, rows).encode(),
                        kept.key_lines if view == PICKER else b"")
     keys = str(kept.key_lines, "utf-8").split("\n") if kept.count else []
-    extra: dict | None = None
-
-    def section() -> dict:
-        """The names section, parsed when needed ({}: missing or broken)."""
-        nonlocal extra
-        if extra is None:
-            try:
-                extra = json.loads(bytes(names_section)) if names_section else {}
-                if not (isinstance(extra, dict) and isinstance(extra.get("names"), list)
-                        and len(extra["names"]) == kept.count and isinstance(extra.get("accounts"), dict)):
-                    extra = {}
-            except (ValueError, RecursionError):
-                extra = {}
-        return extra
-
+    section = _Names(names_section, kept.count)
     keep: list[bool] | None = None
     if cut:  # the rows of the logins this view shows
         keep = [_parsed_key(k)[0] in shown for k in keys]
@@ -203,15 +193,15 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
             else:
                 rows[n] = _with_profile(view, rows[n], key[0], name)
     width = wanted = header.get("width", 0)
-    names: list[str] = []
+    names: list[str] = []  # JSON-encoded
     if unknown or vias or (cut and view == PICKER):
-        if not section():
+        if not section.lines and kept.count:
             return None
-        names = section()["names"] if keep is None else list(compress(section()["names"], keep))
+        names = section.lines if keep is None else list(compress(section.lines, keep))
         if cut:
-            wanted = min(max(map(len, names), default=0), NAME_WIDTH)
+            wanted = min(max(map(len, _decoded(names)), default=0), NAME_WIDTH)
     if unknown or vias:  # entries the catalog does not have: rendered, merged in order
-        accounts = section()["accounts"]
+        accounts = section.accounts()
         regions = {p.name: p.region for p in config.profiles.values()}
         added = [catalog.Entry(login, account_id, accounts.get(account_id, ""), role, name, regions.get(name))
                  for (login, account_id, role), name in unknown]
@@ -219,43 +209,59 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
                   if not sso_session or e.sso_session == sso_session]
         if added:
             wanted = min(max(wanted, *map(len, map(itemgetter(2), added))), NAME_WIDTH)
-            rows, keys, names = _merged(view, rows, keys, names, ordered(added), vias, width,
-                                         renumber=not cut and wanted == width)
+            _merge(view, rows, keys, names, ordered(added), vias, width, renumber=not cut and wanted == width)
     if view == PICKER and (cut or wanted != width):
-        rows = _renumbered(rows, names, width, wanted)
+        rows = _renumbered(rows, _decoded(names), width, wanted)
     return Listing(view, kept.summary, len(rows), _body(view, rows).encode(),
                    "\n".join(keys).encode() if view == PICKER else b"")
+
+
+class _Names:
+    """A rows file's names: each row's account name (JSON, a line each), then every
+    account's (catalog.account_names, one JSON object): decoded where needed."""
+
+    def __init__(self, section: memoryview, count: int):
+        lines = str(section, "utf-8").split("\n") if section else []
+        self.lines = lines[:-1] if len(lines) == count + 1 else []
+        self._accounts = lines[-1] if self.lines else "{}"
+
+    def accounts(self) -> dict:
+        found = json.loads(self._accounts)
+        if not isinstance(found, dict):
+            raise ValueError("not an object")
+        return found
+
+
+def _decoded(names: list[str]) -> list[str]:
+    return json.loads("[" + ",".join(names) + "]")
 
 
 def _sort_key(name: str, key: tuple) -> tuple:
     return name.lower(), key[1], key[2], key[0]  # ordered()'s
 
 
-def _merged(view: str, rows: list[str], keys: list[str], names: list[str], added: list[Entry],
-            vias: dict[str, str], width: int, *, renumber: bool) -> tuple[list[str], list[str], list[str]]:
-    """`added` (in listing order) rendered and put in their places among the rows (after
-    equal ones: ordered() keeps the catalog's entries first). Picker rows (`renumber`:
-    numbered 0, 1, ... as they come) are numbered anew from the first place on."""
+def _merge(view: str, rows: list[str], keys: list[str], names: list[str], added: list[Entry],
+           vias: dict[str, str], width: int, *, renumber: bool) -> None:
+    """Put `added` (in listing order), rendered, in their places among the rows (after
+    equal ones: ordered() keeps the catalog's entries first), with their keys and names.
+    Picker rows (`renumber`: numbered 0, 1, ... as they come) are numbered anew from the
+    first place on."""
     from bisect import bisect_right
+    from json.encoder import encode_basestring
 
     new_rows = _rows(view, added, vias, width)  # padded as the rows are: _renumbered pads them all
     places = [bisect_right(range(len(rows)), _sort_key(e[2], e.key),
-                           key=lambda i: _sort_key(names[i], _parsed_key(keys[i]))) for e in added]
-    out_rows, out_keys, out_names, start = rows[:places[0]], keys[:places[0]], names[:places[0]], places[0]
+                           key=lambda i: _sort_key(json.loads(names[i]), _parsed_key(keys[i]))) for e in added]
     numbered = view == PICKER and renumber
-    for place, entry, row in zip(places, added, new_rows, strict=True):
-        out_rows += _labels(rows[start:place], start) if numbered else rows[start:place]
-        out_keys += keys[start:place]
-        out_names += names[start:place]
-        out_rows.append(row.partition("\t")[2] if numbered else row)
-        out_keys.append(key_text(entry.key))
-        out_names.append(entry[2])
-        start = place
-    out_rows += _labels(rows[start:], start) if numbered else rows[start:]
+    first = places[0]
     if numbered:
-        first = places[0]
-        out_rows[first:] = map("\t".join, zip(map(str, range(first, len(out_rows))), out_rows[first:], strict=True))
-    return out_rows, out_keys + keys[start:], out_names + names[start:]
+        rows[first:] = _labels(rows[first:], first)
+    for k, (place, entry, row) in enumerate(zip(places, added, new_rows, strict=True)):
+        rows.insert(place + k, row.partition("\t")[2] if numbered else row)
+        keys.insert(place + k, key_text(entry.key))
+        names.insert(place + k, encode_basestring(entry[2]))
+    if numbered:
+        rows[first:] = map("\t".join, zip(map(str, range(first, len(rows))), rows[first:], strict=True))
 
 
 def _labels(rows: list[str], first: int) -> list[str]:
@@ -327,14 +333,14 @@ def render(view: str, config: AwsConfig, data: dict, sso_session: str | None = N
 def _keep_rows(view: str, config: AwsConfig, data: dict, bare: list[Entry], rows: list[str], keys: bytes,
                generation: str) -> None:
     """Keep the rows of every login's catalog entries (`bare`: without profiles, in
-    listing order), their keys, and what merges need: each row's account name, and
-    every account's (catalog.account_names)."""
+    listing order), their keys, and what merges need (_Names): each row's account name,
+    and every account's (catalog.account_names)."""
     from json.encoder import encode_basestring
 
     names = list(map(itemgetter(2), bare))
     encoded = {v: encode_basestring(v) for v in set(names)}  # names repeat once per role
-    section = (f'{{"names": [{", ".join(map(encoded.__getitem__, names))}], "accounts": '
-               f'{json.dumps(catalog.account_names(data), ensure_ascii=False)}}}')
+    section = "".join(["\n".join(map(encoded.__getitem__, names)), "\n" if names else "", json.dumps(
+        catalog.account_names(data), ensure_ascii=False)])
     width = min(max(map(len, names), default=0), NAME_WIDTH)
     _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(rows).encode(), keys),
           generation, {"logins": sorted(catalog.current_logins(config))}, view=view,

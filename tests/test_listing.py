@@ -383,6 +383,22 @@ def test_a_merge_numbers_the_picker_lines_anew_past_ten_and_a_hundred(emulator, 
     assert "\n100\t  acct-049" in made[0] and "\n121\t  acct-059" in made[0]
 
 
+@pytest.mark.parametrize("where", ["accounts", "a name"])
+def test_rows_with_a_broken_names_section_are_rendered_in_full(org, aws_config, where):
+    """A cache: damaged names (same length, so the file's checks pass) are a miss, not an error."""
+    with open(aws_config, "a") as fh:
+        fh.write(CHAINED)
+    paths.listing_file(listing.TSV).unlink(missing_ok=True)
+    path = paths.listing_file(listing.TSV + listing.ROWS)
+    content = path.read_bytes()
+    head, _, tail = content.rpartition(b"\n")  # the accounts are the last line; a name the one before
+    path.write_bytes(head + b"\n" + tail[:-1] + b"x" if where == "accounts" else
+                     content.replace(b'\n"Alpha"\n', b'\n"Alpha\n\n', 1))
+    status, out, err = ssoenv("list")
+    assert (status, out) == (0, rendered_now(listing.TSV)), err
+    assert "deploy" in out
+
+
 OTHER = "\n[sso-session other]\nsso_start_url = https://other.example.com/start\nsso_region = eu-west-1\n"
 
 
