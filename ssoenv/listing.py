@@ -178,7 +178,6 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
         return Listing(view, kept.summary, kept.count, _body(view, rows).encode(),
                        kept.key_lines if view == PICKER else b"")
     keys = str(kept.key_lines, "utf-8").split("\n") if kept.count else []
-    section = _Names(names_section, kept.count)
     keep: list[bool] | None = None
     if cut:  # the rows of the logins this view shows
         keep = [_parsed_key(k)[0] in shown for k in keys]
@@ -193,13 +192,12 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
             else:
                 rows[n] = _with_profile(view, rows[n], key[0], name)
     width = wanted = header.get("width", 0)
-    names: list[str] = []  # JSON-encoded
+    names: list[str] = []
     if unknown or vias or (cut and view == PICKER):
-        if not section.lines and kept.count:
-            return None
-        names = section.lines if keep is None else list(compress(section.lines, keep))
+        section = _Names(names_section, kept.count)
+        names = section.names if keep is None else list(compress(section.names, keep))
         if cut:
-            wanted = min(max(map(len, _decoded(names)), default=0), NAME_WIDTH)
+            wanted = min(max(map(len, names), default=0), NAME_WIDTH)
     if unknown or vias:  # entries the catalog does not have: rendered, merged in order
         accounts = section.accounts()
         regions = {p.name: p.region for p in config.profiles.values()}
@@ -211,29 +209,30 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
             wanted = min(max(wanted, *map(len, map(itemgetter(2), added))), NAME_WIDTH)
             _merge(view, rows, keys, names, ordered(added), vias, width, renumber=not cut and wanted == width)
     if view == PICKER and (cut or wanted != width):
-        rows = _renumbered(rows, _decoded(names), width, wanted)
-    return Listing(view, kept.summary, len(rows), _body(view, rows).encode(),
-                   "\n".join(keys).encode() if view == PICKER else b"")
+        rows = _renumbered(rows, names, width, wanted)
+    key_lines: bytes | memoryview = b""
+    if view == PICKER:  # patched rows only: the same keys
+        key_lines = kept.key_lines if len(rows) == kept.count and not cut else "\n".join(keys).encode()
+    return Listing(view, kept.summary, len(rows), _body(view, rows).encode(), key_lines)
 
 
 class _Names:
-    """A rows file's names: each row's account name (JSON, a line each), then every
-    account's (catalog.account_names, one JSON object): decoded where needed."""
+    """A rows file's names: each row's account name (one JSON array), then on the next
+    line every account's (catalog.account_names, one JSON object). Raises ValueError
+    when they are broken."""
 
     def __init__(self, section: memoryview, count: int):
-        lines = str(section, "utf-8").split("\n") if section else []
-        self.lines = lines[:-1] if len(lines) == count + 1 else []
-        self._accounts = lines[-1] if self.lines else "{}"
+        names, _, self._accounts = str(section, "utf-8").partition("\n")
+        self.names = json.loads(names)
+        if not (isinstance(self.names, list) and len(self.names) == count
+                and all(isinstance(name, str) for name in self.names)):
+            raise ValueError("not the rows' names")
 
     def accounts(self) -> dict:
         found = json.loads(self._accounts)
         if not isinstance(found, dict):
             raise ValueError("not an object")
         return found
-
-
-def _decoded(names: list[str]) -> list[str]:
-    return json.loads("[" + ",".join(names) + "]")
 
 
 def _sort_key(name: str, key: tuple) -> tuple:
@@ -247,11 +246,10 @@ def _merge(view: str, rows: list[str], keys: list[str], names: list[str], added:
     Picker rows (`renumber`: numbered 0, 1, ... as they come) are numbered anew from the
     first place on."""
     from bisect import bisect_right
-    from json.encoder import encode_basestring
 
     new_rows = _rows(view, added, vias, width)  # padded as the rows are: _renumbered pads them all
     places = [bisect_right(range(len(rows)), _sort_key(e[2], e.key),
-                           key=lambda i: _sort_key(json.loads(names[i]), _parsed_key(keys[i]))) for e in added]
+                           key=lambda i: _sort_key(names[i], _parsed_key(keys[i]))) for e in added]
     numbered = view == PICKER and renumber
     first = places[0]
     if numbered:
@@ -259,7 +257,7 @@ def _merge(view: str, rows: list[str], keys: list[str], names: list[str], added:
     for k, (place, entry, row) in enumerate(zip(places, added, new_rows, strict=True)):
         rows.insert(place + k, row.partition("\t")[2] if numbered else row)
         keys.insert(place + k, key_text(entry.key))
-        names.insert(place + k, encode_basestring(entry[2]))
+        names.insert(place + k, entry[2])
     if numbered:
         rows[first:] = map("\t".join, zip(map(str, range(first, len(rows))), rows[first:], strict=True))
 
@@ -335,12 +333,9 @@ def _keep_rows(view: str, config: AwsConfig, data: dict, bare: list[Entry], rows
     """Keep the rows of every login's catalog entries (`bare`: without profiles, in
     listing order), their keys, and what merges need (_Names): each row's account name,
     and every account's (catalog.account_names)."""
-    from json.encoder import encode_basestring
-
     names = list(map(itemgetter(2), bare))
-    encoded = {v: encode_basestring(v) for v in set(names)}  # names repeat once per role
-    section = "".join(["\n".join(map(encoded.__getitem__, names)), "\n" if names else "", json.dumps(
-        catalog.account_names(data), ensure_ascii=False)])
+    section = (json.dumps(names, ensure_ascii=False) + "\n"
+               + json.dumps(catalog.account_names(data), ensure_ascii=False))
     width = min(max(map(len, names), default=0), NAME_WIDTH)
     _keep(Listing(view + ROWS, catalog.summary(data), len(bare), "\n".join(rows).encode(), keys),
           generation, {"logins": sorted(catalog.current_logins(config))}, view=view,

@@ -392,8 +392,10 @@ def test_rows_with_a_broken_names_section_are_rendered_in_full(org, aws_config, 
     path = paths.listing_file(listing.TSV + listing.ROWS)
     content = path.read_bytes()
     head, _, tail = content.rpartition(b"\n")  # the accounts are the last line; a name the one before
-    path.write_bytes(head + b"\n" + tail[:-1] + b"x" if where == "accounts" else
-                     content.replace(b'\n"Alpha"\n', b'\n"Alpha\n\n', 1))
+    broken = (head + b"\n" + tail[:-1] + b"x" if where == "accounts" else  # one name fewer, valid JSON
+              content.replace(b'["Alpha", "alpha", ', b'["Alpha,   alpha", ', 1))
+    assert broken != content
+    path.write_bytes(broken)
     status, out, err = ssoenv("list")
     assert (status, out) == (0, rendered_now(listing.TSV)), err
     assert "deploy" in out
