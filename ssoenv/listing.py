@@ -225,7 +225,7 @@ class _Names:
         names, _, self._accounts = str(section, "utf-8").partition("\n")
         self.names = json.loads(names)
         if not (isinstance(self.names, list) and len(self.names) == count
-                and all(isinstance(name, str) for name in self.names)):
+                and set(map(type, self.names)) <= {str}):
             raise ValueError("not the rows' names")
 
     def accounts(self) -> dict:
