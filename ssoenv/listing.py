@@ -52,19 +52,20 @@ class Listing:
     None when it was read from its file. For the picker, the body is its lines, then
     the entries' keys, one per line (key_lines)."""
 
-    __slots__ = ("view", "summary", "count", "body", "key_lines", "entries")
+    __slots__ = ("view", "summary", "count", "body", "key_lines", "entries", "keys")
 
     def __init__(self, view: str, summary: dict, count: int, body: bytes | memoryview,
                  key_lines: bytes | memoryview = b"",
-                 entries: list | None = None):
+                 entries: list | None = None, keys: list[str] | None = None):
         self.view, self.summary, self.count, self.body = view, summary, count, body
         self.key_lines, self.entries = key_lines, entries
+        self.keys = keys  # key_lines split, when this process did
 
     def positions(self) -> dict[str, int]:
         """Picker: key_text(entry key) -> the entry's place in the view."""
         if not self.count:
             return {}
-        keys = str(self.key_lines, "utf-8").split("\n")
+        keys = self.keys if self.keys is not None else str(self.key_lines, "utf-8").split("\n")
         return dict(zip(keys, range(self.count), strict=True))
 
 
@@ -213,7 +214,8 @@ def _from_rows(view: str, config: AwsConfig, sso_session: str | None, header: di
     key_lines: bytes | memoryview = b""
     if view == PICKER:  # patched rows only: the same keys
         key_lines = kept.key_lines if len(rows) == kept.count and not cut else "\n".join(keys).encode()
-    return Listing(view, kept.summary, len(rows), _body(view, rows).encode(), key_lines)
+    return Listing(view, kept.summary, len(rows), _body(view, rows).encode(), key_lines,
+                   keys=keys if view == PICKER else None)
 
 
 class _Names:
