@@ -9,8 +9,10 @@
      zero errors, the pair not doubling the calls or the 429s.
   2. large catalog: 10,000 accounts x 3 roles (30,000 entries) cached; `ssoenv list`
      (TSV to a pipe), `list --json` and the picker's data ready (what `ssoenv pick` does
-     before fzf) against `python -c pass`, runs interleaved, medians; peak RSS.
-     Goal: <= 3 x, < 120 MiB.
+     before fzf) against `python -c pass`, runs interleaved, medians; peak RSS. Each path:
+     the kept view; no kept view (made from the rows: plain, --sso-session, a config with a
+     chained role, one with a profile the catalog lacks); no view and no rows (a full
+     render). Goal: <= 3 x, < 120 MiB.
   3. cold path: role credentials not cached (the cache file removed before each run);
      `ssoenv credential-process` and `ssoenv env` against `ssoenv exec -- true`,
      interleaved, medians. Goal: <= 1.1 x the cold exec.
@@ -41,6 +43,14 @@ from common import PICKER_READY, PYTHON, SSOENV, mib, ms  # noqa: E402
 LATENCY_MS = 40
 RENDERING = "no kept view: "
 NOTHING = "no view, no rows: "
+# Configs that make the view differ from the rows (each in a config file of its own;
+# the run's view is removed before it and the plain config's put back after it).
+VARIANTS = {
+    "chained role": "\n[profile bench-chained]\nrole_arn = arn:aws:iam::100000000007:role/Deploy\n"
+                    "source_profile = bench\n",
+    "profile the catalog lacks": "\n[profile bench-unknown]\nsso_session = corp\nsso_account_id = 999999999999\n"
+                                 "sso_role_name = Gone\n",
+}
 ROLES = 2
 ACCOUNT_ID = "100000000042"
 ROLE = "ReadOnlyAccess"
@@ -169,23 +179,45 @@ def large_catalog(emu, sandbox, runs: int) -> None:
         # sync of this version wrote, or other logins), so this run renders in full.
         NOTHING + "ssoenv list": [SSOENV, "list"],
         NOTHING + "picker data ready": [PYTHON, "-c", PICKER_READY],
+        # No kept view, and the view is not the rows with a few profiles patched in: a filter
+        # on the login (one login here: nothing cut), a chained role, a profile the catalog
+        # does not have. Before the rows held every login's entries, each rendered in full.
+        RENDERING + "ssoenv list --sso-session corp": [SSOENV, "list", "--sso-session", common.SESSION],
     }
+    envs: dict[str, dict] = {}
+    for variant, text in VARIANTS.items():
+        config = sandbox.home / ".aws" / ("config-" + variant.replace(" ", "-"))
+        config.write_text(common.CONFIG.format(account_id=ACCOUNT_ID, role=ROLE) + text)
+        for label, argv in ((f"{RENDERING}{variant}: ssoenv list", [SSOENV, "list"]),
+                            (f"{RENDERING}{variant}: picker data ready", [PYTHON, "-c", PICKER_READY])):
+            commands[label] = argv
+            envs[label] = dict(sandbox.env, AWS_CONFIG_FILE=str(config))
     listings = sandbox.home / ".cache" / "ssoenv" / "listings"  # ssoenv.paths.listing_file's directory
+    stash: dict = {}
 
     def drop_kept(label):  # the one view that run would read (and its rows)
         if label.startswith((RENDERING, NOTHING)):
             view = "picker" if "picker" in label else "list.tsv"
+            if (label in envs or "--sso-session" in label) and (listings / view).exists():
+                stash[view] = (listings / view).read_bytes()
             (listings / view).unlink(missing_ok=True)
             if label.startswith(NOTHING):
                 (listings / (view + ".rows")).unlink(missing_ok=True)
 
-    times = interleaved(commands, sandbox.env, runs, stdout=subprocess.PIPE, before=drop_kept)
+    def put_back(label):  # the plain, unfiltered view, for the next round's kept-view runs
+        for view, content in stash.items():
+            (listings / view).write_bytes(content)
+        stash.clear()
+
+    times = interleaved(commands, sandbox.env, runs, stdout=subprocess.PIPE, before=drop_kept, after=put_back,
+                        envs=envs)
     base = statistics.median(times["python -c pass"])
     rows = []
     for label, argv in commands.items():
         med = statistics.median(times[label])
         drop_kept(label)
-        rss = common.run_measured(argv, sandbox.env).maxrss_bytes
+        rss = common.run_measured(argv, envs.get(label, sandbox.env)).maxrss_bytes
+        put_back(label)
         ratio = med / base
         goal = label != "python -c pass" and not label.startswith(NOTHING)
         rows.append([label, ms(med), f"{ratio:.2f}x", ("ok" if ratio <= 3 else "OVER") if goal else "",
@@ -195,13 +227,17 @@ def large_catalog(emu, sandbox, runs: int) -> None:
                        ["command", "median", "ratio", "", "peak RSS", ""], rows)
 
 
-def interleaved(commands: dict, env: dict, runs: int, *, stdout=subprocess.DEVNULL, before=None) -> dict:
+def interleaved(commands: dict, env: dict, runs: int, *, stdout=subprocess.DEVNULL, before=None, after=None,
+                envs: dict | None = None) -> dict:
+    """Wall times of `commands` run in turn, round after round (`envs`: label -> its own environment)."""
     times: dict[str, list[float]] = {label: [] for label in commands}
     for i in range(runs + 1):  # the first round warms the caches and is dropped
         for label, argv in commands.items():
             if before:
                 before(label)
-            t = run_timed(argv, env, stdout=stdout)
+            t = run_timed(argv, (envs or {}).get(label, env), stdout=stdout)
+            if after:
+                after(label)
             if t.status != 0:
                 raise RuntimeError(f"{label} exited {t.status}: {t.stderr[-300:]}")
             if i:

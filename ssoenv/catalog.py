@@ -64,19 +64,22 @@ def chained_entry(config: AwsConfig, name: str, account_names: dict[str, str] | 
                         config.profiles[name].region)
 
 
-def chained_entries(config: AwsConfig, data: dict) -> list[Entry]:
+def chained_entries(config: AwsConfig, data: dict, names: dict[str, str] | None = None) -> list[Entry]:
     """Every chained profile that reaches an SSO profile of a current login (a broken
-    chain is left out here; naming it as a target says what is wrong)."""
+    chain is left out here; naming it as a target says what is wrong). `names`:
+    account_names(data), when at hand (from a listing's rows)."""
     from ssoenv import chain
     from ssoenv.errors import SsoenvError
 
-    names = list(chain.sources(config))
-    if not names:
+    chained = list(chain.sources(config))
+    if not chained:
         return []
-    current, account_names, out = current_logins(config), _account_names(data), []
-    for name in names:
+    if names is None:
+        names = account_names(data)
+    current, out = current_logins(config), []
+    for name in chained:
         try:
-            found = chained_entry(config, name, account_names)
+            found = chained_entry(config, name, names)
         except SsoenvError as exc:
             log.debug("profile %s is not a target: %s", name, exc.message)
             continue
@@ -334,21 +337,30 @@ def _entries(config: AwsConfig, data: dict) -> list[Entry]:
             result += _account_entries(name, record, profiles, regions, synced)
     missing = [(key, name) for key, name in profiles.items() if key not in synced]
     if missing:
-        names = _account_names(data)
+        names = account_names(data)
         result += [Entry(session, account_id, names.get(account_id, ""), role, name, regions.get(name))
                    for (session, account_id, role), name in missing]
     return result + chained_entries(config, data)
 
 
-def _account_names(data: dict) -> dict[str, str]:
+def account_names(data: dict) -> dict[str, str]:
+    """Account id -> its name (the first login's that lists it, the first time)."""
     names: dict[str, str] = {}
     for record in data["sessions"].values():
-        for account in record.get("accounts", []):
-            if isinstance(account, dict) and "id" in account:
-                names.setdefault(account["id"], account.get("name", ""))
+        accounts = record.get("accounts", [])
+        try:  # in C: 10,000 accounts are kept with every listing's rows
+            ids, shown = list(map(itemgetter("id"), accounts)), list(map(itemgetter("name"), accounts))
+            names = {**dict(zip(reversed(ids), reversed(shown), strict=True)), **names}
+        except (KeyError, TypeError):  # a hand-edited record
+            for account in accounts:
+                if isinstance(account, dict) and "id" in account:
+                    names.setdefault(account["id"], account.get("name", ""))
     return names
 
 
 def unlisted(config: AwsConfig, data: dict) -> list[SsoSession]:
     """The logins whose account list the catalog does not have."""
     return [s for s in logins(config) if login_key(s) not in data["sessions"]]
+
+
+_account_names = account_names  # its former name (targets)

@@ -173,7 +173,8 @@ def test_a_broken_view_file_is_rendered_again(org, damage, tmp_path):
 def test_each_sso_session_filter_gets_its_own_rendering(org, run):
     everything = ssoenv("list")[1]
     assert ssoenv("list", "--sso-session", "corp")[1] == everything
-    assert kept(listing.TSV, "corp") is not None and kept(listing.TSV) is None
+    header = json.loads(paths.listing_file(listing.TSV).read_bytes().partition(b"\n")[0])
+    assert header["inputs"]["only"] == "corp" and kept(listing.TSV, "corp") is not None
     status, _, err = run("sync")  # renders the view in use again, with its filter
     assert status == 0, err
     assert kept(listing.TSV, "corp") is not None
@@ -309,13 +310,141 @@ def test_a_view_made_from_its_rows_is_what_a_full_render_makes(org, aws_config, 
         assert bytes(made.key_lines) == bytes(listing.render(view, awsconfig.load(), catalog.load()).key_lines)
 
 
-def test_a_profile_the_catalog_does_not_know_is_rendered_in_full(org, aws_config):
-    ssoenv("list")
+def no_catalog_read(monkeypatch):
+    """From here on, reading the catalog's accounts (or a full render) fails the test."""
+    def no(*_args, **_kwargs):
+        raise AssertionError("the catalog's accounts were read")
+
+    monkeypatch.setattr(catalog, "load", no)
+    monkeypatch.setattr(catalog, "entries", no)
+    monkeypatch.setattr(listing, "render", no)
+
+
+def made_from_rows(view, monkeypatch, sso_session=None):
+    """The view made from the rows alone (its own file removed), and what a full render
+    makes of the catalog and config now: (made, rendered) bodies, and key lines for the picker."""
+    paths.listing_file(view).unlink(missing_ok=True)
+    with monkeypatch.context() as patched:
+        no_catalog_read(patched)
+        made = kept(view, sso_session)
+    assert made is not None and made.entries is None  # from the rows, not rendered
+    data = catalog.load()
+    data.pop("generation")
+    full = listing.render(view, awsconfig.load(), data, sso_session)
+    return (bytes(made.body).decode(), bytes(made.key_lines)), (bytes(full.body).decode(), bytes(full.key_lines))
+
+
+GHOSTS = ("\n[profile ghost]\nsso_session = corp\nsso_account_id = 999999999999\nsso_role_name = Gone\n"
+          "\n[profile beta-new-role]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = New\n")
+
+
+@pytest.mark.parametrize("view", listing.VIEWS)
+def test_profiles_the_catalog_does_not_know_are_merged_into_the_rows(org, aws_config, monkeypatch, view):
+    """Byte for byte what a full render makes, in their places: an unknown account (no
+    name), a known account's unknown role (its name), the org's unsynced profile."""
     with open(aws_config, "a") as fh:
-        fh.write("\n[profile ghost]\nsso_session = corp\nsso_account_id = 999999999999\nsso_role_name = Gone\n")
+        fh.write(GHOSTS)
+    made, full = made_from_rows(view, monkeypatch)
+    assert made == full
+    assert "999999999999" in made[0] and "beta-new-role" in made[0] and "444444444444" in made[0]
+
+
+CHAINED = ("\n[profile deploy]\nrole_arn = arn:aws:iam::222222222222:role/Deploy\nsource_profile = ro\n"
+           "\n[profile a-chained-profile-named-longer-than-any-account]\n"
+           "role_arn = arn:aws:iam::999999999999:role/Far\nsource_profile = deploy\n")
+
+
+@pytest.mark.parametrize("view", listing.VIEWS)
+def test_chained_roles_are_merged_into_the_rows(org, aws_config, monkeypatch, view):
+    """A user with chained roles gets views made from the rows too: the chained entries
+    (their accounts' names from the catalog, else the profile's, wider than the picker's
+    column was) rendered and put in their places, every other line numbered anew."""
+    with open(aws_config, "a") as fh:
+        fh.write(CHAINED)
+    made, full = made_from_rows(view, monkeypatch)
+    assert made == full
+    assert "via ro" in made[0] or "deploy" in made[0]
+    assert "a-chained-profile-named-longer-than-any-account" in made[0]
+
+
+def test_a_merge_numbers_the_picker_lines_anew_past_ten_and_a_hundred(emulator, aws_config, run, monkeypatch):
+    """Picker lines carry their place: after a merge every later line has a new number,
+    across the numbers' widths (cut in runs of as many digits)."""
+    emulator.set_accounts([{"accountId": f"{100000000000 + i}", "accountName": f"acct-{i:03d}",
+                            "emailAddress": f"{i}@example.com", "roles": ["A", "B"]} for i in range(60)])
+    with open(aws_config, "a") as fh:
+        fh.write("\n[profile hub]\nsso_session = corp\nsso_account_id = 100000000000\nsso_role_name = A\n"
+                 "\n[profile mid]\nrole_arn = arn:aws:iam::100000000003:role/C\nsource_profile = hub\n"
+                 "\n[profile late]\nrole_arn = arn:aws:iam::100000000052:role/C\nsource_profile = hub\n")
+    assert run("login", "--sso-session", "corp", "--device-code", "--no-browser")[0] == 0
+    assert run("sync")[0] == 0
+    made, full = made_from_rows(listing.PICKER, monkeypatch)
+    assert made == full and made[0].count("\n") == 122
+    assert "\n100\t  acct-049" in made[0] and "\n121\t  acct-059" in made[0]
+
+
+@pytest.mark.parametrize("where", ["accounts", "a name"])
+def test_rows_with_a_broken_names_section_are_rendered_in_full(org, aws_config, where):
+    """A cache: damaged names (same length, so the file's checks pass) are a miss, not an error."""
+    with open(aws_config, "a") as fh:
+        fh.write(CHAINED)
+    paths.listing_file(listing.TSV).unlink(missing_ok=True)
+    path = paths.listing_file(listing.TSV + listing.ROWS)
+    content = path.read_bytes()
+    head, _, tail = content.rpartition(b"\n")  # the accounts are the last line; a name the one before
+    broken = (head + b"\n" + tail[:-1] + b"x" if where == "accounts" else  # one name fewer, valid JSON
+              content.replace(b'["Alpha", "alpha", ', b'["Alpha,   alpha", ', 1))
+    assert broken != content
+    path.write_bytes(broken)
     status, out, err = ssoenv("list")
-    assert status == 0, err
-    assert "999999999999\tGone\tghost\tcorp" in out and out == rendered_now(listing.TSV)
+    assert (status, out) == (0, rendered_now(listing.TSV)), err
+    assert "deploy" in out
+
+
+OTHER = "\n[sso-session other]\nsso_start_url = https://other.example.com/start\nsso_region = eu-west-1\n"
+
+
+@pytest.fixture
+def two_logins(org, aws_config):
+    """The catalog of two logins (corp and `other`, whose account names are longer), with
+    the rows a sync keeps."""
+    with open(aws_config, "a") as fh:
+        fh.write(OTHER + "\n[profile far]\nsso_session = other\nsso_account_id = 777777777777\n"
+                 "sso_role_name = Ops\n")
+    data = catalog.load()
+    data["sessions"]["other"] = {**data["sessions"]["corp"], "accounts": [
+        {"id": "777777777777", "name": "Alpha of the other organisation", "roles": ["Ops", "Audit"]},
+        {"id": "111111111111", "name": "alpha", "roles": ["Zed"]}]}
+    catalog.save(data)
+    listing.refresh(awsconfig.load())  # what a sync does after saving
+    return aws_config
+
+
+@pytest.mark.parametrize("view", listing.VIEWS)
+@pytest.mark.parametrize("only", ["corp", "other"])
+def test_a_session_filtered_view_is_cut_from_the_rows_of_every_login(two_logins, monkeypatch, view, only):
+    made, full = made_from_rows(view, monkeypatch, only)
+    assert made == full
+    assert ("777777777777" in made[0]) == (only == "other") and ("222222222222" in made[0]) == (only == "corp")
+
+
+@pytest.mark.parametrize("view", listing.VIEWS)
+def test_a_login_the_config_dropped_is_cut_from_the_rows(two_logins, monkeypatch, view):
+    two_logins.write_text(two_logins.read_text().replace(OTHER, "\n"))
+    made, full = made_from_rows(view, monkeypatch)
+    assert made == full and "Audit" not in made[0] and "222222222222" in made[0]
+
+
+def test_rows_without_a_login_the_view_shows_are_not_used(two_logins):
+    """Rows kept while `other` was not in the config do not hold its entries: rendered in full."""
+    config_text = two_logins.read_text()
+    two_logins.write_text(config_text.replace(OTHER, "\n"))
+    ssoenv("sync")
+    for view in listing.VIEWS:
+        paths.listing_file(view).unlink(missing_ok=True)
+    two_logins.write_text(config_text)
+    out = ssoenv("list")[1]
+    assert "777777777777" in out and out == rendered_now(listing.TSV)
 
 
 def test_a_catalog_not_saved_in_listing_order_is_sorted_for_the_listing(org, aws_config):
