@@ -232,12 +232,12 @@ def test_populate_keeps_every_byte_before_and_after_its_block(synced, run, aws_c
 
 # --- no human, no login ---------------------------------------------------------------
 
-def _run_with(argv: list[str], *, stdin_tty: bool, stderr_tty: bool, timeout: float = 60):
+def _run_with(argv: list[str], *, stdin_tty: bool, stderr_tty: bool, timeout: float = 60, **env: str):
     """The real entry point with stdin and/or stderr on a real terminal (a pty), the
     rest on pipes; stdout is always a pipe (as under `eval "$(...)"`)."""
     master, slave = os.openpty()
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "ssoenv", *argv], env=dict(os.environ),
+        proc = subprocess.Popen([sys.executable, "-m", "ssoenv", *argv], env={**os.environ, **env},
                                 stdin=slave if stdin_tty else subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=slave if stderr_tty else subprocess.PIPE, text=True)
         os.close(slave)
@@ -262,11 +262,17 @@ EXEC_NOT_LOGGED_IN = ["exec", "--account", "111111111111", "--role", "ReadOnlyAc
 
 @pytest.mark.parametrize("stdin_tty, stderr_tty", [(True, False), (False, True), (False, False)],
                          ids=["stdin-only", "stderr-only", "pipes"])
-def test_no_login_unless_stdin_and_stderr_are_terminals(emulator, aws_config, stdin_tty, stderr_tty):
-    status, out, err = _run_with(EXEC_NOT_LOGGED_IN, stdin_tty=stdin_tty, stderr_tty=stderr_tty)
+def test_no_login_unless_stdin_and_stderr_are_terminals(emulator, aws_config, stdin_tty, stderr_tty, tmp_path):
+    """Not even in a browser that works (a login nobody asked for never opens one)."""
+    from login_support import browser_urls, make_browser
+
+    status, out, err = _run_with(EXEC_NOT_LOGGED_IN, stdin_tty=stdin_tty, stderr_tty=stderr_tty,
+                                 BROWSER=make_browser(tmp_path))
     assert status == 3, err
     assert "ssoenv login --sso-session corp" in err and out == ""
+    assert browser_urls(tmp_path) == []
     assert emulator.calls().get("StartDeviceAuthorization", 0) == 0
+    assert emulator.calls().get("CreateToken", 0) == 0
     assert not paths.token_cache_file("corp").exists()
 
 
