@@ -50,6 +50,18 @@ PAGE = """<!doctype html>
 """
 
 
+
+def _enter(center, op: str) -> None:
+    """What every call goes through before its answer: counted, its latency slept, a
+    test's hook run, then admitted or refused (throttling, faults: raises ApiError)."""
+    latency = center.count(op)
+    if latency > 0:
+        time.sleep(latency)
+    hook = center.take_hook(op)
+    if hook is not None:
+        hook()
+    center.admit(op)
+
 class _BadRequest(Exception):
     pass
 
@@ -227,14 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._browser_page(path, query)
                 return
             center = self.server.center
-            latency = center.count(op)
-            if latency > 0:
-                time.sleep(latency)
-            hook = center.take_hook(op)
-            if hook is not None:
-                hook()
             try:
-                center.admit(op)
+                _enter(center, op)
             except ApiError as err:
                 if kind == "browser":
                     self._send_html(Html(err.status, err.code, f"<p>{_html(err.message)}</p>"))
@@ -266,14 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
         center = self.server.center
         try:
             action, fields = operation(body)
-            latency = center.count(action)
-            if latency > 0:
-                time.sleep(latency)
-            hook = center.take_hook(action)
-            if hook is not None:
-                hook()
             try:
-                center.admit(action)
+                _enter(center, action)
             except ApiError as err:
                 raise StsError(err.code, err.message, err.status if err.status >= 500 else None) from None
             self._send(200, center.sts.handle(action, fields, self.headers), "text/xml")
