@@ -135,6 +135,9 @@ def tests_path() -> str:
     return f"{VENV_BIN}{os.pathsep}{tools_dir()}"
 
 
+tests_path.__test__ = False  # type: ignore[attr-defined]  # a helper, though its name starts with "test"
+
+
 def unhermetic(env, base: Path) -> list[str]:
     """What in a process's environment `env` the fixtures did not choose: HOME and the
     XDG_* directories outside the tests' temporary tree `base`, no BROWSER at all, a PATH
