@@ -245,14 +245,6 @@ def select(config, target: str | None = None, *, account: str | None = None, rol
         (sso,) = awsconfig.choose_sessions(config, session=session)
         profile = next((p for p in config.sso_profiles() if p.account_id == account and p.role_name == role
                         and (p.sso_session or p.name) == sso.name), None)
-        # a chained role (as `list` shows it: the account of its role_arn, the role's name)
-        chained = None if profile else next(
-            (name for name, p in config.profiles.items() if (arn := p.values.get("role_arn", ""))
-             and arn.split(":")[4:5] == [account] and arn.rsplit("/", 1)[-1] == role), None)
-        if chained:
-            from ssoenv import catalog
-
-            return catalog.chained_entry(config, chained)
         return Entry(sso.name, account, "", role, profile.name if profile else None,
                      profile.region if profile else None)
     try:
