@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,12 +225,31 @@ def moto_s3(bucket: str) -> Iterator[str]:
         server.stop()
 
 
-def shell_sandbox(root: Path, accounts: list[dict] | None = None) -> Sandbox:
+# A hub SSO profile and a role chained from it (role chaining: the emulator's default
+# trust lets 111111111111 assume Deploy in 999999999999).
+CHAIN_HUB, CHAIN_PROD = "111111111111", "999999999999"
+CHAINED_CONFIG = session_config("demo") + f"""
+[profile hub]
+sso_session = demo
+sso_account_id = {CHAIN_HUB}
+sso_role_name = AdministratorAccess
+region = us-east-1
+
+[profile prod-deploy]
+role_arn = arn:aws:iam::{CHAIN_PROD}:role/Deploy
+source_profile = hub
+region = eu-west-1
+"""
+
+
+def shell_sandbox(root: Path, accounts: list[dict] | None = None, *, aws_config: str = SHELL_SANDBOX_CONFIG,
+                  trusted_roles: list[dict] | None = None) -> Sandbox:
     """The shared sandbox in `root`/home (sso-session `demo`), logged in and synced through
     the installed entry point; the caller closes it."""
     home = root / "home"
-    config = EmulatorConfig(accounts=accounts) if accounts is not None else EmulatorConfig()
-    box = Sandbox(clean_env(home), home=home, config=config, aws_config=SHELL_SANDBOX_CONFIG, command=[SSOENV])
+    given: dict[str, Any] = {"accounts": accounts, "trusted_roles": trusted_roles}
+    config = EmulatorConfig(**{k: v for k, v in given.items() if v is not None})
+    box = Sandbox(clean_env(home), home=home, config=config, aws_config=aws_config, command=[SSOENV])
     try:
         box.ssoenv(*box.login_command(), timeout=60)
         box.ssoenv("sync", timeout=60)

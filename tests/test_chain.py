@@ -18,14 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import AWS_CLI, SSOENV, clean_env, need
+from support import AWS_CLI, CHAIN_HUB, CHAIN_PROD, CHAINED_CONFIG, need, shell_sandbox
 
 from ssoenv import paths
-from ssoenv.emulator import EmulatorConfig
-from ssoenv.sandbox import Sandbox, session_config
 
-HUB = "111111111111"
-PROD = "999999999999"
+HUB, PROD = CHAIN_HUB, CHAIN_PROD
 AUDIT = "888888888888"
 
 TRUSTED_ROLES = [
@@ -34,18 +31,7 @@ TRUSTED_ROLES = [
     {"roleArn": f"arn:aws:iam::{PROD}:role/Partner", "trust": [HUB], "externalId": "xyz"},
 ]
 
-CONFIG = session_config("demo") + f"""
-[profile hub]
-sso_session = demo
-sso_account_id = {HUB}
-sso_role_name = AdministratorAccess
-region = us-east-1
-
-[profile prod-deploy]
-role_arn = arn:aws:iam::{PROD}:role/Deploy
-source_profile = hub
-region = eu-west-1
-
+CONFIG = CHAINED_CONFIG + f"""
 [profile audit]
 role_arn = arn:aws:iam::{AUDIT}:role/Auditor
 source_profile = prod-deploy
@@ -106,15 +92,9 @@ source_profile = lhub
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    home = tmp_path_factory.mktemp("chain") / "home"
-    sandbox = Sandbox(clean_env(home), home=home, config=EmulatorConfig(trusted_roles=TRUSTED_ROLES),
-                      aws_config=CONFIG, command=[SSOENV])
-    try:
-        sandbox.ssoenv(*sandbox.login_command(), timeout=60)
-        sandbox.ssoenv("sync", timeout=60)
-        yield sandbox
-    finally:
-        sandbox.close()
+    sandbox = shell_sandbox(tmp_path_factory.mktemp("chain"), aws_config=CONFIG, trusted_roles=TRUSTED_ROLES)
+    yield sandbox
+    sandbox.close()
 
 
 @pytest.fixture

@@ -18,15 +18,12 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import SSOENV, clean_env, finish, spawn_pick, wait_for  # noqa: E402
+from support import CHAIN_HUB, CHAIN_PROD, CHAINED_CONFIG, finish, shell_sandbox, spawn_pick, wait_for  # noqa: E402
 
 from ssoenv import paths  # noqa: E402
-from ssoenv.emulator import EmulatorConfig  # noqa: E402
 from ssoenv.emulator.config import default_accounts  # noqa: E402
-from ssoenv.sandbox import Sandbox, session_config  # noqa: E402
 
-HUB = "111111111111"
-PROD = "999999999999"
+HUB, PROD = CHAIN_HUB, CHAIN_PROD
 LOOKALIKE = "777777777777"
 EXACT_NAME = "666666666666"
 
@@ -36,20 +33,8 @@ ACCOUNTS = [*default_accounts(),
              "roles": ["Deploy", "ProdDeployer"]},
             {"accountId": EXACT_NAME, "accountName": "prod-deploy", "emailAddress": "p@example.com",
              "roles": ["prod-deploy"]}]
-TRUSTED = [{"roleArn": f"arn:aws:iam::{PROD}:role/Deploy", "trust": [f"arn:aws:iam::{HUB}:root"]}]
 
-CONFIG = session_config("demo") + f"""
-[profile hub]
-sso_session = demo
-sso_account_id = {HUB}
-sso_role_name = AdministratorAccess
-region = us-east-1
-
-[profile prod-deploy]
-role_arn = arn:aws:iam::{PROD}:role/Deploy
-source_profile = hub
-region = eu-west-1
-
+CONFIG = CHAINED_CONFIG + f"""
 [profile loop-a]
 role_arn = arn:aws:iam::{PROD}:role/Deploy
 source_profile = loop-b
@@ -62,15 +47,9 @@ source_profile = loop-a
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    home = tmp_path_factory.mktemp("chain2") / "home"
-    sandbox = Sandbox(clean_env(home), home=home, aws_config=CONFIG, command=[SSOENV],
-                      config=EmulatorConfig(accounts=ACCOUNTS, trusted_roles=TRUSTED))
-    try:
-        sandbox.ssoenv(*sandbox.login_command(), timeout=60)
-        sandbox.ssoenv("sync", timeout=60)
-        yield sandbox
-    finally:
-        sandbox.close()
+    sandbox = shell_sandbox(tmp_path_factory.mktemp("chain2"), aws_config=CONFIG, accounts=ACCOUNTS)
+    yield sandbox
+    sandbox.close()
 
 
 @pytest.fixture

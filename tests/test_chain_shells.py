@@ -10,33 +10,15 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from support import SHELLS, SSOENV, Tmux, clean_env, need, write_rc  # noqa: E402
-
-from ssoenv.sandbox import Sandbox, session_config  # noqa: E402
-
-CONFIG = session_config("demo") + """
-[profile hub]
-sso_session = demo
-sso_account_id = 111111111111
-sso_role_name = AdministratorAccess
-
-[profile prod-deploy]
-role_arn = arn:aws:iam::999999999999:role/Deploy
-source_profile = hub
-"""
+from support import CHAINED_CONFIG, SHELLS, Tmux, need, shell_sandbox, write_rc  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     need("tmux")
-    home = tmp_path_factory.mktemp("chain-shells") / "home"
-    box = Sandbox(clean_env(home), home=home, aws_config=CONFIG, command=[SSOENV])
-    try:
-        box.ssoenv(*box.login_command(), timeout=60)
-        box.ssoenv("sync", timeout=60)
-        yield box
-    finally:
-        box.close()
+    box = shell_sandbox(tmp_path_factory.mktemp("chain-shells"), aws_config=CHAINED_CONFIG)
+    yield box
+    box.close()
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -9,38 +9,18 @@ import json
 import sys
 
 import pytest
-from support import SSOENV, clean_env
+from support import CHAIN_HUB, CHAIN_PROD, CHAINED_CONFIG, SSOENV, shell_sandbox
 
-from ssoenv.emulator import EmulatorConfig
-from ssoenv.sandbox import Sandbox, session_config
-
-HUB, PROD = "111111111111", "999999999999"
-CONFIG = session_config("demo") + f"""
-[profile hub]
-sso_session = demo
-sso_account_id = {HUB}
-sso_role_name = AdministratorAccess
-
-[profile prod-deploy]
-role_arn = arn:aws:iam::{PROD}:role/Deploy
-source_profile = hub
-"""
-TRUSTED = [{"roleArn": f"arn:aws:iam::{PROD}:role/Deploy", "trust": [f"arn:aws:iam::{HUB}:root"]}]
+HUB, PROD = CHAIN_HUB, CHAIN_PROD
 WHO = ("import boto3; i = boto3.client('sts', region_name='us-east-1').get_caller_identity(); "
        "print(i['Account'], i['Arn'])")
 
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
-    home = tmp_path_factory.mktemp("each-chain") / "home"
-    sandbox = Sandbox(clean_env(home), home=home, config=EmulatorConfig(trusted_roles=TRUSTED),
-                      aws_config=CONFIG, command=[SSOENV])
-    try:
-        sandbox.ssoenv(*sandbox.login_command(), timeout=60)
-        sandbox.ssoenv("sync", timeout=60)
-        yield sandbox
-    finally:
-        sandbox.close()
+    sandbox = shell_sandbox(tmp_path_factory.mktemp("each-chain"), aws_config=CHAINED_CONFIG)
+    yield sandbox
+    sandbox.close()
 
 
 @pytest.mark.parametrize("server", [[], ["--server"]], ids=["keys", "server"])
